@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# What a maintainer does with the series: b4 am on out/series.mbox, then
+# git am onto the base. The result must be the tree of build/linux's HEAD.
+. "$(dirname "$0")/lib.sh"
+
+require_linux
+[ -f "$OUT/series.mbox" ] || die "no $OUT/series.mbox: run 'make' (scripts/mail.sh) first"
+wt=$BUILD/b4-check
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; lgit worktree remove -f "$wt" >/dev/null 2>&1 || true' EXIT
+
+lgit worktree remove -f "$wt" >/dev/null 2>&1 || rm -rf "$wt"
+lgit worktree prune
+lgit worktree add -q --detach "$wt" "$BASE_TAG"
+(cd "$wt" && HOME=$tmp b4 --offline-mode -n -q am -m "$OUT/series.mbox" -o "$tmp" -n series \
+	>"$tmp/b4.log" 2>&1) || { cat "$tmp/b4.log" >&2; die "b4 am failed on $OUT/series.mbox"; }
+[ -s "$tmp/series.mbx" ] || { cat "$tmp/b4.log" >&2; die "b4 am wrote no series.mbx"; }
+n=$(grep -c '^From: ' "$tmp/series.mbx")
+(cd "$wt" && GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
+	GIT_COMMITTER_NAME=maintainer GIT_COMMITTER_EMAIL=maintainer@example.org \
+	git am -q "$tmp/series.mbx") || die "git am of b4's series.mbx does not apply to $BASE_TAG"
+want=$(lgit rev-parse 'HEAD^{tree}')
+got=$(git -C "$wt" rev-parse 'HEAD^{tree}')
+[ "$want" = "$got" ] || die "b4 am + git am gives tree $got, build/linux has $want"
+echo "b4 am: $n patches apply to $BASE_TAG and give build/linux's tree"
