@@ -13,13 +13,15 @@ trap 'rm -rf "$tmp"; lgit worktree remove -f "$wt" >/dev/null 2>&1 || true' EXIT
 lgit worktree remove -f "$wt" >/dev/null 2>&1 || rm -rf "$wt"
 lgit worktree prune
 lgit worktree add -q --detach "$wt" "$BASE_TAG"
-(cd "$wt" && HOME=$tmp b4 --offline-mode -n -q am -m "$OUT/series.mbox" -o "$tmp" -n series \
+# A clean HOME, and an identity b4 insists on, as a maintainer's would be.
+export HOME=$tmp GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_COUNT=2 \
+	GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0=maintainer \
+	GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1=maintainer@example.org
+(cd "$wt" && b4 --offline-mode -n am -m "$OUT/series.mbox" -o "$tmp" -n series \
 	>"$tmp/b4.log" 2>&1) || { cat "$tmp/b4.log" >&2; die "b4 am failed on $OUT/series.mbox"; }
 [ -s "$tmp/series.mbx" ] || { cat "$tmp/b4.log" >&2; die "b4 am wrote no series.mbx"; }
 n=$(grep -c '^From: ' "$tmp/series.mbx")
-(cd "$wt" && GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
-	GIT_COMMITTER_NAME=maintainer GIT_COMMITTER_EMAIL=maintainer@example.org \
-	git am -q "$tmp/series.mbx") || die "git am of b4's series.mbx does not apply to $BASE_TAG"
+(cd "$wt" && git am -q "$tmp/series.mbx") || die "git am of b4's series.mbx does not apply to $BASE_TAG"
 want=$(lgit rev-parse 'HEAD^{tree}')
 got=$(git -C "$wt" rev-parse 'HEAD^{tree}')
 [ "$want" = "$got" ] || die "b4 am + git am gives tree $got, build/linux has $want"

@@ -23,7 +23,7 @@ gm() {
 		grep -v -F -e "$SERIES_AUTHOR_EMAIL" | sed '/^$/d' | sort -u
 }
 to=$(gm --no-r --no-l)
-cc=$(gm --no-m)
+cc=$(gm --no-m | grep -v -x -F -e "$to")
 args=()
 while read -r a; do [ -n "$a" ] && args+=(--to="$a"); done <<<"$to"
 while read -r a; do [ -n "$a" ] && args+=(--cc="$a"); done <<<"$cc"

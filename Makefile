@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+# The workbench for the vfio mmap_prepare series. Every target sets itself
+# up on a fresh machine (Debian packages, the pinned 7.3.4 base).
+#
+#   make            apply the series, build the x86_64 test kernel, write
+#                   the mail-ready series to out/
+#   make check      every test (what .ci/run runs)
+#
+#   make apply      base + series as commits in build/linux
+#   make export     commits on top of the base in build/linux -> patches/,
+#                   series and the mirrors of the files the series adds
+#   make kunit      KUnit only: build and boot every run of kunit/runs
+#   make mail       out/ from build/linux (no kernel build)
+#   make checkpatch checkpatch.pl --strict on every patch
+#   make prefixes   build what each patch touches, patch by patch (W=1)
+#   make clean      remove build/ and out/
+
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: all check setup apply export kunit mail checkpatch prefixes \
+	roundtrip mail-check test-kernel clean
+
+all: setup apply test-kernel mail
+
+check: setup apply roundtrip checkpatch mail mail-check prefixes kunit
+	@echo "make check: all checks passed"
+
+setup:
+	@$(S)/setup.sh
+
+apply: setup
+	@$(S)/apply.sh
+
+export:
+	@$(S)/export.sh
+
+roundtrip: apply
+	@$(S)/check-roundtrip.sh
+
+checkpatch: apply
+	@$(S)/checkpatch.sh
+
+mail: apply
+	@$(S)/mail.sh
+
+mail-check: mail
+	@$(S)/check-mail.sh
+
+prefixes: apply
+	@$(S)/build-prefixes.sh
+
+test-kernel: apply
+	@$(S)/kunit-build.sh x86_64 x86_64.kunitconfig >/dev/null
+
+kunit: apply
+	@$(S)/kunit.sh
+
+clean:
+	rm -rf build out

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the Debian packages the workbench needs, if any is missing.
+. "$(dirname "$0")/lib.sh"
+
+packages=(
+	# kernel builds (x86_64, UML, per-patch objects)
+	gcc make flex bison bc libelf-dev libssl-dev cpio kmod rsync ccache perl
+	# KUnit parsing and checkpatch's SPDX check
+	python3 python3-ply python3-git
+	# booting the test kernels, and the end-to-end initramfs
+	qemu-system-x86 busybox-static
+	# the mail-ready series: b4 am test of the produced mbox
+	git b4
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+mkdir -p "$BUILD"
+note "installing: ${missing[*]}"
+$sudo apt-get -q update >/dev/null 2>&1 || true
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+	"${missing[@]}" >"$BUILD/setup.log" 2>&1 || {
+	mkdir -p "$BUILD"
+	tail -n 20 "$BUILD/setup.log" >&2
+	die "cannot install: ${missing[*]} (see $BUILD/setup.log)"
+}
