@@ -10,6 +10,9 @@
 #   make export     commits on top of the base in build/linux -> patches/,
 #                   series and the mirrors of the files the series adds
 #   make kunit      KUnit only: build and boot every run of kunit/runs
+#   make e2e        end to end in QEMU: vfio-pci on an emulated device,
+#                   upstream's vfio selftests and the series' own;
+#                   BASE=1 runs the same on the unpatched base
 #   make mail       out/ from build/linux (no kernel build)
 #   make checkpatch checkpatch.pl --strict on every patch
 #   make prefixes   build what each patch touches, patch by patch (W=1)
@@ -19,11 +22,11 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all check setup apply export kunit mail checkpatch prefixes \
-	roundtrip mail-check test-kernel clean
+	roundtrip mail-check test-kernel e2e clean
 
 all: setup apply test-kernel mail
 
-check: setup apply roundtrip checkpatch mail mail-check prefixes kunit
+check: setup apply roundtrip checkpatch mail mail-check prefixes kunit e2e
 	@echo "make check: all checks passed"
 
 setup:
@@ -55,6 +58,9 @@ test-kernel: apply
 
 kunit: apply
 	@$(S)/kunit.sh
+
+e2e: apply
+	@$(S)/e2e.sh
 
 clean:
 	rm -rf build out

@@ -55,14 +55,34 @@ missing=$(grep '^CONFIG_' "$frag" | while read -r l; do grep -q -x -F "$l" "$obj
 [ -z "$missing" ] || die "$(basename "$frag"): not satisfied in the config: $missing"
 kmake prepare >"$obj.prepare.log" 2>&1 || { tail -n 20 "$obj.prepare.log" >&2; die "make prepare failed"; }
 
+# The vfio selftests a patch touches build on their own too (-Werror is in
+# their Makefile), against the UAPI headers of that commit.
+selftests_build() {
+	local out=$obj.selftests
+	rm -rf "$out"
+	make -s -C "$LINUX" O="$out/hdr-build" ARCH="$ARCH_" headers_install \
+		INSTALL_HDR_PATH="$out/hdr/usr" >/dev/null 2>&1 &&
+	make -C "$LINUX/tools/testing/selftests/vfio" OUTPUT="$out/bin" \
+		KHDR_INCLUDES="-isystem $out/hdr/usr/include" -j"$JOBS" >>"$1" 2>&1
+}
+
 status=0
 i=0
 for c in $(lgit rev-list --reverse "$BASE_TAG..$head"); do
 	i=$((i + 1))
 	subject=$(lgit log -1 --format=%s "$c")
 	mapfile -t objs < <(objects_for "$c" | sort -u)
+	if lgit diff --name-only "$c^" "$c" | grep -q '^tools/testing/selftests/vfio/'; then
+		lgit checkout -q -f "$c"
+		if selftests_build "$obj.patch-$i.log"; then
+			echo "patch $i: vfio selftests build ($subject)"
+		else
+			echo "patch $i: vfio selftests do not build ($subject)"
+			status=1
+		fi
+	fi
 	if [ ${#objs[@]} -eq 0 ]; then
-		echo "patch $i: nothing to compile ($subject)"
+		echo "patch $i: no kernel object to compile ($subject)"
 		continue
 	fi
 	lgit checkout -q -f "$c^"

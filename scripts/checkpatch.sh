@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # checkpatch.pl --strict on every patch of the series, with the base tree's
 # own script. Zero errors, warnings and checks, except those listed in
-# checkpatch.exceptions (one per line: PATCH-FILE TYPE justification).
+# checkpatch.exceptions (one per line: PATCH TYPE justification, PATCH being
+# the patch file name without its NNNN- number).
 . "$(dirname "$0")/lib.sh"
 
 require_linux
@@ -16,7 +17,7 @@ for p in $(series_patches); do
 	bad=$(printf '%s\n' "$out" | { grep -E '(ERROR|WARNING|CHECK):' || true; } | while read -r line; do
 		type=$(printf '%s\n' "$line" | sed -n 's/.*\(ERROR\|WARNING\|CHECK\):\([A-Z_0-9]*\):.*/\2/p')
 		if [ -n "$type" ] && [ -f "$exceptions" ] &&
-		   awk -v p="$p" -v t="$type" '!/^#/ && $1 == p && $2 == t && NF > 2 { f = 1 } END { exit !f }' "$exceptions"; then
+		   awk -v p="${p#[0-9][0-9][0-9][0-9]-}" -v t="$type" '!/^#/ && $1 == p && $2 == t && NF > 2 { f = 1 } END { exit !f }' "$exceptions"; then
 			continue
 		fi
 		printf '%s\n' "$line"

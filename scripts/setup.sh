@@ -8,8 +8,8 @@ packages=(
 	gcc make flex bison bc libelf-dev libssl-dev cpio kmod rsync ccache perl
 	# KUnit parsing and checkpatch's SPDX check
 	python3 python3-ply python3-git
-	# booting the test kernels, and the end-to-end initramfs
-	qemu-system-x86 busybox-static
+	# booting the test kernels; the end-to-end initramfs and selftests
+	qemu-system-x86 busybox-static file uuid-dev
 	# the mail-ready series: b4 am test of the produced mbox
 	git b4
 )
@@ -27,7 +27,6 @@ note "installing: ${missing[*]}"
 $sudo apt-get -q update >/dev/null 2>&1 || true
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
 	"${missing[@]}" >"$BUILD/setup.log" 2>&1 || {
-	mkdir -p "$BUILD"
 	tail -n 20 "$BUILD/setup.log" >&2
 	die "cannot install: ${missing[*]} (see $BUILD/setup.log)"
 }

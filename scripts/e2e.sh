@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# End to end: boot the x86_64 test kernel in QEMU (TCG, q35, emulated Intel
+# IOMMU with interrupt remapping, -cpu max for 1 GiB pages) with an
+# ivshmem-plain device whose 2 GiB BAR2 is backed by a host file, bind it to
+# vfio-pci, run the vfio selftests of scripts/e2e/plan, then check the
+# backing file on the host. Fails on a failing test, a missing result, or a
+# splat in the console. Ends with 'N passed, N failed'.
+#
+# The kernel is the x86_64 test kernel of build/linux (series applied), or
+# with BASE=1 the unpatched base built by base-kernel.sh. The selftests are
+# always the series' own, so BASE=1 shows what the series must keep.
+. "$(dirname "$0")/lib.sh"
+
+require_linux
+if [ "${BASE:-0}" = 1 ]; then
+	kdir=$("$TOP/scripts/base-kernel.sh") name=e2e-base
+else
+	kdir=$("$TOP/scripts/kunit-build.sh" x86_64 x86_64.kunitconfig) name=e2e
+fi
+dir=$BUILD/e2e
+log=$dir/$name.log
+mem=$dir/$name-bar2.mem
+TIMEOUT=${E2E_TIMEOUT:-900}
+
+initrd=$("$TOP/scripts/e2e-initramfs.sh")
+rm -f "$mem" "$log"
+truncate -s 2G "$mem"
+
+note "booting the end-to-end guest ($name)"
+start=$(date +%s)
+timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
+	-nodefaults -nographic -no-reboot -serial stdio \
+	-accel tcg -M q35 -cpu max -smp 2 -m 2G \
+	-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48 \
+	-object memory-backend-file,id=bar2,size=2G,share=on,mem-path="$mem" \
+	-device ivshmem-plain,memdev=bar2 \
+	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd" \
+	-append "console=ttyS0 intel_iommu=on kunit.enable=0 panic=-1 rdinit=/init" \
+	</dev/null >"$log" 2>&1 || echo "qemu exited with $?" >>"$log"
+sed -i 's/\r$//' "$log"
+note "guest ran for $(( $(date +%s) - start )) s; console in $log"
+
+status=0
+grep -q '^E2E-DONE' "$log" || { echo "e2e: the guest did not finish (timeout or crash)"; status=1; }
+if grep '^E2E-ERROR' "$log"; then status=1; fi
+
+passed=0 failed=0 skipped=0
+while read -r prog; do
+	out=$(awk -v p="$prog" '$0 == "E2E-BEGIN " p { on = 1; next } on && $1 == "E2E-END" { exit } on' "$log")
+	rc=$(sed -n "s/^E2E-END $prog rc=//p" "$log")
+	totals=$(printf '%s\n' "$out" | sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .* skip:\([0-9]*\) error:\([0-9]*\)/\1 \2 \3 \4/p' | tail -n 1)
+	if [ -z "$totals" ]; then
+		echo "e2e: $prog: no results (rc=${rc:-none})"
+		failed=$((failed + 1)) status=1
+		continue
+	fi
+	read -r p f s e <<<"$totals"
+	f=$((f + e))
+	echo "e2e: $prog: $p passed, $f failed, $s skipped (rc=$rc)"
+	printf '%s\n' "$out" | grep -E '^(not ok|# vfio_pci_mmap:)' | sed 's/^/    /' || true
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	if [ "$f" -ne 0 ] || [ "$rc" != 0 ]; then status=1; fi
+done < <(awk '!/^#/ && NF { print $1 }' "$TOP/scripts/e2e/plan")
+
+"$TOP/scripts/splat-check.sh" "$log" "the end-to-end guest ($name)" || status=1
+
+if grep -q '^E2E-BEGIN vfio_pci_mmap_test' "$log"; then
+	if python3 "$TOP/scripts/e2e/check-bar-pattern.py" "$mem"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)) status=1
+	fi
+fi
+rm -f "$mem"
+
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,1222 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * User-visible contract of mmap() on a vfio-pci BAR.
+ *
+ * The tests rely only on behaviour that must hold whether the kernel fills
+ * a BAR mapping lazily from its fault handler or eagerly at mmap() time,
+ * whatever page table leaf sizes it uses and wherever it places the mapping:
+ *
+ *  - data written through a mapping reads back, also after a memory decode
+ *    disable/enable cycle;
+ *  - while PCI_COMMAND_MEMORY is clear, any access through any mapping of the
+ *    BAR (including one created while it was clear) raises SIGBUS, and
+ *    accesses work again once it is set, even while racing with the
+ *    creation of new mappings;
+ *  - mprotect() and munmap() of part of a mapping only affect that part;
+ *  - a forked child shares the mapping;
+ *  - invalid mmap() and mremap() requests fail with the errno of v7.3.
+ *
+ * The test uses the largest prefetchable, mmap-able BAR of the device and
+ * writes to it, so it must only be run on a device whose BAR behaves like
+ * memory (e.g. QEMU's ivshmem-plain BAR2, or a GPU's VRAM aperture).
+ *
+ * Data pattern: the only value ever written to the BAR is
+ *
+ *	pattern(i) = 0x5646494f00000000 ^ i	("VFIO" in the upper 32 bits)
+ *
+ * as a little-endian u64 at byte offset i * 4096 of the BAR (the start of
+ * 4 KiB page i, whatever the CPU page size); nothing else in the BAR is ever
+ * written. readback (and data_after_reenable) write it to every 4 KiB page
+ * of the BAR, so after a run the BAR holds pattern(i) at offset i * 4096 for
+ * every page i, which an external harness can check against the memory
+ * backing the BAR (e.g. the host file behind QEMU's ivshmem).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <linux/kernel.h>
+#include <linux/limits.h>
+#include <linux/pci_regs.h>
+#include <linux/sizes.h>
+#include <linux/vfio.h>
+
+#include <libvfio.h>
+
+#include "kselftest_harness.h"
+
+/* Granularity of the data pattern, independent of the CPU page size. */
+#define SLOT_SIZE		SZ_4K
+
+/*
+ * vfio-pci encodes the region index in the mmap() offset from this bit up
+ * (include/linux/vfio_pci_core.h); only needed to build the offset of a
+ * region that does not exist, which GET_REGION_INFO cannot report.
+ */
+#define VFIO_PCI_OFFSET_SHIFT	40
+
+/* Returned by check_slots() when a slot holds the wrong value. */
+#define CHECK_MISMATCH		(-1)
+
+/*
+ * Test timeouts (seconds), generous because everything is slow under
+ * emulation: faulting in all 524288 pages of a 2 GiB BAR one by one can take
+ * 10 s or more.
+ */
+#define TIMEOUT_SHORT		60
+#define TIMEOUT_ONE_PASS	120
+#define TIMEOUT_TWO_PASSES	180
+
+/* zap_stress bounds */
+#define ZAP_STRESS_NS		(3ULL * 1000 * 1000 * 1000)
+#define ZAP_STRESS_MAX_ITERS	100000UL
+#define ZAP_MAX_WINDOWS		8
+#define ZAP_PAGES_PER_WINDOW	3
+
+static const char *device_bdf;
+static size_t page_size;
+
+static u64 pattern(size_t slot)
+{
+	return 0x5646494f00000000ULL ^ slot;	/* "VFIO" ^ slot */
+}
+
+/* A mapping of [offset, offset + len) of the BAR at va. */
+struct bar_map {
+	char *va;
+	size_t offset;
+	size_t len;
+};
+
+static u64 *slot_addr(const struct bar_map *m, size_t slot)
+{
+	return (u64 *)(m->va + slot * SLOT_SIZE - m->offset);
+}
+
+static size_t addr_slot(const struct bar_map *m, void *addr)
+{
+	return ((char *)addr - m->va + m->offset) / SLOT_SIZE;
+}
+
+static size_t page_slot(size_t page)
+{
+	return page * (page_size / SLOT_SIZE);
+}
+
+/*
+ * SIGBUS/SIGSEGV guard. A thread arms it by pointing fault_guard at a
+ * struct fault_guard set up with sigsetjmp(); a fault while armed records the
+ * faulting address in fault_addr and siglongjmp()s back with the signal
+ * number. A fault while disarmed kills the process with the default action.
+ */
+struct fault_guard {
+	sigjmp_buf jmp;
+};
+
+static __thread struct fault_guard *fault_guard;
+static __thread void *fault_addr;
+
+static void fault_handler(int sig, siginfo_t *info, void *ucontext)
+{
+	struct fault_guard *guard = READ_ONCE(fault_guard);
+
+	if (!guard) {
+		signal(sig, SIG_DFL);
+		return;
+	}
+
+	fault_addr = info->si_addr;
+	WRITE_ONCE(fault_guard, NULL);
+	siglongjmp(guard->jmp, sig);
+}
+
+static int install_fault_handlers(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = fault_handler,
+		.sa_flags = SA_SIGINFO,
+	};
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) || sigaction(SIGSEGV, &sa, NULL))
+		return -errno;
+
+	return 0;
+}
+
+/* Returns true if the read succeeded, else false with the signal in *sig. */
+static bool try_read_u64(u64 *p, u64 *val, int *sig)
+{
+	struct fault_guard guard;
+	int s;
+
+	s = sigsetjmp(guard.jmp, 1);
+	if (s) {
+		*sig = s;
+		return false;
+	}
+
+	WRITE_ONCE(fault_guard, &guard);
+	*val = READ_ONCE(*p);
+	WRITE_ONCE(fault_guard, NULL);
+
+	*sig = 0;
+	return true;
+}
+
+/* Returns true if the write succeeded, else false with the signal in *sig. */
+static bool try_write_u64(u64 *p, u64 val, int *sig)
+{
+	struct fault_guard guard;
+	int s;
+
+	s = sigsetjmp(guard.jmp, 1);
+	if (s) {
+		*sig = s;
+		return false;
+	}
+
+	WRITE_ONCE(fault_guard, &guard);
+	WRITE_ONCE(*p, val);
+	WRITE_ONCE(fault_guard, NULL);
+
+	*sig = 0;
+	return true;
+}
+
+/* Read the pattern slot at the start of BAR page @page through @m. */
+static bool read_page(const struct bar_map *m, size_t page, u64 *val, int *sig)
+{
+	u64 raw = 0;
+	bool ok;
+
+	ok = try_read_u64(slot_addr(m, page_slot(page)), &raw, sig);
+	*val = le64toh(raw);
+
+	return ok;
+}
+
+/* Write pattern() to the slot at the start of BAR page @page through @m. */
+static bool write_page(const struct bar_map *m, size_t page, int *sig)
+{
+	size_t slot = page_slot(page);
+
+	return try_write_u64(slot_addr(m, slot), htole64(pattern(slot)), sig);
+}
+
+/* Out of line, so no local of fill_slots() changes between sigsetjmp() and a fault. */
+static noinline void __fill_slots(const struct bar_map *m, size_t start,
+				  size_t end, size_t stride)
+{
+	size_t slot;
+
+	for (slot = start; slot < end; slot += stride)
+		WRITE_ONCE(*slot_addr(m, slot), htole64(pattern(slot)));
+}
+
+/*
+ * Write pattern(slot) to every @stride-th slot of [@start, @end) through @m,
+ * with a single fault guard for the whole loop. Returns 0, or the signal
+ * raised by the access to slot *@bad.
+ */
+static int fill_slots(const struct bar_map *m, size_t start, size_t end,
+		      size_t stride, size_t *bad)
+{
+	struct fault_guard guard;
+	int sig;
+
+	sig = sigsetjmp(guard.jmp, 1);
+	if (sig) {
+		*bad = addr_slot(m, fault_addr);
+		return sig;
+	}
+
+	WRITE_ONCE(fault_guard, &guard);
+	__fill_slots(m, start, end, stride);
+	WRITE_ONCE(fault_guard, NULL);
+
+	return 0;
+}
+
+static noinline bool __check_slots(const struct bar_map *m, size_t start,
+				   size_t end, size_t stride, size_t *bad,
+				   u64 *got)
+{
+	size_t slot;
+	u64 val;
+
+	for (slot = start; slot < end; slot += stride) {
+		val = le64toh(READ_ONCE(*slot_addr(m, slot)));
+		if (val != pattern(slot)) {
+			*bad = slot;
+			*got = val;
+			return false;
+		}
+	}
+
+	return true;
+}
+
+/*
+ * Check that every @stride-th slot of [@start, @end) holds pattern(slot),
+ * with a single fault guard for the whole loop. Returns 0, the signal raised
+ * by the access to slot *@bad, or CHECK_MISMATCH if slot *@bad holds *@got.
+ */
+static int check_slots(const struct bar_map *m, size_t start, size_t end,
+		       size_t stride, size_t *bad, u64 *got)
+{
+	struct fault_guard guard;
+	bool ok;
+	int sig;
+
+	sig = sigsetjmp(guard.jmp, 1);
+	if (sig) {
+		*bad = addr_slot(m, fault_addr);
+		return sig;
+	}
+
+	WRITE_ONCE(fault_guard, &guard);
+	ok = __check_slots(m, start, end, stride, bad, got);
+	WRITE_ONCE(fault_guard, NULL);
+
+	return ok ? 0 : CHECK_MISMATCH;
+}
+
+#define ASSERT_READ_OK(_m, _page) do {						\
+	size_t __page = (_page);						\
+	u64 __val = 0;								\
+	int __sig = 0;								\
+										\
+	ASSERT_TRUE(read_page(_m, __page, &__val, &__sig))			\
+		TH_LOG("page %#zx: read raised signal %d", __page, __sig);	\
+	ASSERT_EQ(pattern(page_slot(__page)), __val)				\
+		TH_LOG("page %#zx: read wrong data", __page);			\
+} while (0)
+
+#define ASSERT_READ_FAULTS(_m, _page, _signo) do {				\
+	size_t __page = (_page);						\
+	u64 __val = 0;								\
+	int __sig = 0;								\
+										\
+	ASSERT_FALSE(read_page(_m, __page, &__val, &__sig))			\
+		TH_LOG("page %#zx: read did not fault (got %#llx)", __page,	\
+		       (unsigned long long)__val);				\
+	ASSERT_EQ(_signo, __sig)						\
+		TH_LOG("page %#zx: read raised the wrong signal", __page);	\
+} while (0)
+
+#define ASSERT_WRITE_OK(_m, _page) do {						\
+	size_t __page = (_page);						\
+	int __sig = 0;								\
+										\
+	ASSERT_TRUE(write_page(_m, __page, &__sig))				\
+		TH_LOG("page %#zx: write raised signal %d", __page, __sig);	\
+} while (0)
+
+#define ASSERT_WRITE_FAULTS(_m, _page, _signo) do {				\
+	size_t __page = (_page);						\
+	int __sig = 0;								\
+										\
+	ASSERT_FALSE(write_page(_m, __page, &__sig))				\
+		TH_LOG("page %#zx: write did not fault", __page);		\
+	ASSERT_EQ(_signo, __sig)						\
+		TH_LOG("page %#zx: write raised the wrong signal", __page);	\
+} while (0)
+
+#define ASSERT_FILL_OK(_m, _start, _end, _stride) do {				\
+	size_t __bad = 0;							\
+	int __ret;								\
+										\
+	__ret = fill_slots(_m, _start, _end, _stride, &__bad);			\
+	ASSERT_EQ(0, __ret)							\
+		TH_LOG("slot %#zx: write raised signal %d", __bad, __ret);	\
+} while (0)
+
+#define ASSERT_CHECK_OK(_m, _start, _end, _stride) do {				\
+	size_t __bad = 0;							\
+	u64 __got = 0;								\
+	int __ret;								\
+										\
+	__ret = check_slots(_m, _start, _end, _stride, &__bad, &__got);	\
+	ASSERT_EQ(0, __ret)							\
+		TH_LOG("slot %#zx: %s (signal %d, got %#llx)", __bad,		\
+		       __ret == CHECK_MISMATCH ? "wrong data" : "faulted",	\
+		       __ret, (unsigned long long)__got);			\
+} while (0)
+
+static void set_memory_enable(struct vfio_pci_device *device, bool enable)
+{
+	if (enable)
+		vfio_pci_cmd_set(device, PCI_COMMAND_MEMORY);
+	else
+		vfio_pci_cmd_clear(device, PCI_COMMAND_MEMORY);
+}
+
+static bool bar_is_prefetchable(struct vfio_pci_device *device, int index)
+{
+	u32 bar = vfio_pci_config_readl(device, PCI_BASE_ADDRESS_0 + 4 * index);
+
+	return !(bar & PCI_BASE_ADDRESS_SPACE_IO) &&
+	       (bar & PCI_BASE_ADDRESS_MEM_PREFETCH);
+}
+
+/* Index of the largest prefetchable, mmap-able, read/write BAR, or -1. */
+static int largest_mmap_bar(struct vfio_pci_device *device)
+{
+	u32 flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+		    VFIO_REGION_INFO_FLAG_MMAP;
+	u64 largest_size = 0;
+	int i, largest = -1;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		struct vfio_region_info *info = &device->bars[i].info;
+
+		if ((info->flags & flags) != flags)
+			continue;
+		if (!bar_is_prefetchable(device, i))
+			continue;
+		if (info->size > largest_size) {
+			largest_size = info->size;
+			largest = i;
+		}
+	}
+
+	return largest;
+}
+
+/* Physical address of BAR @index, from sysfs. */
+static bool bar_phys_addr(const char *bdf, int index, u64 *pa)
+{
+	unsigned long long start, end, flags;
+	char path[PATH_MAX];
+	bool found = false;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+
+	for (i = 0; i <= index; i++) {
+		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
+			break;
+		if (i == index) {
+			*pa = start;
+			found = true;
+		}
+	}
+
+	fclose(f);
+	return found;
+}
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void spin_ns(u64 ns)
+{
+	u64 end = now_ns() + ns;
+
+	while (now_ns() < end)
+		;
+}
+
+/* mmap() [@offset, @offset + @len) of the BAR wherever the kernel likes. */
+static void *mmap_bar(struct vfio_pci_device *device, struct vfio_pci_bar *bar,
+		      size_t offset, size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, device->fd,
+		    bar->info.offset + offset);
+}
+
+/*
+ * A range that splits huge leaves: [mid - page, mid + span + page), with mid
+ * the 1 GiB boundary for BARs of 2 GiB or more, so both PUD leaves around it,
+ * the PMD leaves around mid and mid + span, and the PTE tables at both ends
+ * would all be split.
+ */
+static void split_range(size_t size, size_t *start, size_t *end)
+{
+	size_t mid = size >= SZ_2G ? SZ_1G : size / 2;
+	size_t span = min_t(size_t, SZ_2M, size / 4);
+
+	*start = mid - page_size;
+	*end = mid + span + page_size;
+}
+
+#define NR_SPLIT_PAGES	4
+
+/*
+ * Pages inside [@start, @end): both ends, both sides of mid and the middle;
+ * and outside it: both neighbours, and the first and last page of the BAR.
+ */
+static void split_pages(size_t npages, size_t start, size_t end,
+			size_t inside[NR_SPLIT_PAGES],
+			size_t outside[NR_SPLIT_PAGES])
+{
+	inside[0] = start / page_size;
+	inside[1] = start / page_size + 1;
+	inside[2] = (start + end) / 2 / page_size;
+	inside[3] = end / page_size - 1;
+
+	outside[0] = 0;
+	outside[1] = start / page_size - 1;
+	outside[2] = end / page_size;
+	outside[3] = npages - 1;
+}
+
+FIXTURE(vfio_pci_mmap_test) {
+	struct iommu *iommu;
+	struct vfio_pci_device *device;
+	struct vfio_pci_bar *bar;
+	int bar_index;
+	size_t size;
+	size_t npages;
+	size_t nslots;
+	struct bar_map map;
+};
+
+/* Map the whole BAR into @m: 0, or -errno. */
+static int bar_map_whole(struct bar_map *m, struct vfio_pci_device *device,
+			 struct vfio_pci_bar *bar)
+{
+	void *va = mmap_bar(device, bar, 0, bar->info.size);
+
+	if (va == MAP_FAILED)
+		return -errno;
+
+	m->va = va;
+	m->offset = 0;
+	m->len = bar->info.size;
+	return 0;
+}
+
+static void bar_unmap(struct bar_map *m)
+{
+	if (m->va)
+		munmap(m->va, m->len);
+
+	m->va = NULL;
+}
+
+/* Map the whole BAR into self->map, in a TEST_F(). */
+#define ASSERT_MAP_WHOLE_BAR() do {						\
+	int __ret = bar_map_whole(&self->map, self->device, self->bar);	\
+										\
+	ASSERT_EQ(0, __ret) TH_LOG("mmap: %s", strerror(-__ret));		\
+} while (0)
+
+FIXTURE_SETUP(vfio_pci_mmap_test)
+{
+	struct vfio_pci_bar *bar;
+
+	self->iommu = iommu_init(default_iommu_mode);
+	self->device = vfio_pci_device_init(device_bdf, self->iommu);
+
+	self->bar_index = largest_mmap_bar(self->device);
+	if (self->bar_index < 0)
+		SKIP(return, "No prefetchable mmap-able BAR on %s", device_bdf);
+
+	bar = &self->device->bars[self->bar_index];
+	self->bar = bar;
+	self->size = bar->info.size;
+
+	if (self->size < 16 * page_size)
+		SKIP(return, "BAR %d too small (size=%#zx)", self->bar_index,
+		     self->size);
+
+	self->npages = self->size / page_size;
+	self->nslots = self->size / SLOT_SIZE;
+
+	/*
+	 * Drop libvfio's own (hand-aligned) mapping of the BAR: each test maps
+	 * the BAR itself and lets the kernel choose the address.
+	 */
+	if (bar->vaddr) {
+		ASSERT_EQ(0, munmap(bar->vaddr, self->size));
+		bar->vaddr = NULL;
+	}
+
+	ASSERT_EQ(0, install_fault_handlers());
+
+	set_memory_enable(self->device, true);
+	ASSERT_TRUE(vfio_pci_config_readw(self->device, PCI_COMMAND) &
+		    PCI_COMMAND_MEMORY);
+}
+
+FIXTURE_TEARDOWN(vfio_pci_mmap_test)
+{
+	set_memory_enable(self->device, true);
+	bar_unmap(&self->map);
+	vfio_pci_device_cleanup(self->device);
+	iommu_cleanup(self->iommu);
+}
+
+/* One greppable line about placement and population of the mapping. */
+#define MMAP_REPORT_FMT \
+	"vfio_pci_mmap: size=%#zx va=%#llx pa=%s first_touch_faults=%ld pages=%zu congruent_1g=%s congruent_2m=%s\n"
+
+/*
+ * Write the pattern to every 4 KiB page of the BAR, read it all back, and
+ * report how the mapping was placed and populated.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, readback, TIMEOUT_ONE_PASS)
+{
+	const char *cong_1g = "unknown", *cong_2m = "unknown";
+	char pa_str[32] = "unknown";
+	struct rusage before, after;
+	long faults;
+	u64 pa = 0;
+	u64 va;
+
+	ASSERT_MAP_WHOLE_BAR();
+	va = (u64)(uintptr_t)self->map.va;
+
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &before));
+	ASSERT_FILL_OK(&self->map, 0, self->nslots, 1);
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &after));
+	faults = after.ru_minflt - before.ru_minflt;
+
+	ASSERT_CHECK_OK(&self->map, 0, self->nslots, 1);
+
+	if (bar_phys_addr(device_bdf, self->bar_index, &pa)) {
+		snprintf(pa_str, sizeof(pa_str), "%#llx", (unsigned long long)pa);
+		cong_1g = va % SZ_1G == pa % SZ_1G ? "yes" : "no";
+		cong_2m = va % SZ_2M == pa % SZ_2M ? "yes" : "no";
+	}
+
+	ksft_print_msg(MMAP_REPORT_FMT, self->size, (unsigned long long)va,
+		       pa_str, faults, self->npages, cong_1g, cong_2m);
+}
+
+/*
+ * Accesses through an established mapping raise SIGBUS while memory decode
+ * is disabled, whether or not the page was accessed before, and work again
+ * once it is re-enabled.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, sigbus_while_disabled, TIMEOUT_SHORT)
+{
+	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
+	const size_t untouched = self->npages / 4 + 1;
+	int i;
+
+	ASSERT_MAP_WHOLE_BAR();
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_WRITE_OK(&self->map, pages[i]);
+		ASSERT_READ_OK(&self->map, pages[i]);
+	}
+
+	set_memory_enable(self->device, false);
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_READ_FAULTS(&self->map, pages[i], SIGBUS);
+		ASSERT_WRITE_FAULTS(&self->map, pages[i], SIGBUS);
+	}
+	ASSERT_READ_FAULTS(&self->map, untouched, SIGBUS);
+	ASSERT_WRITE_FAULTS(&self->map, untouched, SIGBUS);
+
+	set_memory_enable(self->device, true);
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_READ_OK(&self->map, pages[i]);
+	ASSERT_WRITE_OK(&self->map, untouched);
+	ASSERT_READ_OK(&self->map, untouched);
+}
+
+/*
+ * mmap() succeeds while memory decode is disabled, accesses through that
+ * mapping raise SIGBUS until it is re-enabled and then see the BAR's data.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, sigbus_mapping_made_while_disabled,
+	       TIMEOUT_SHORT)
+{
+	const size_t pages[] = { 0, self->npages / 2 + 1, self->npages - 1 };
+	int i;
+
+	/* Seed the pages through a first mapping, then drop it. */
+	ASSERT_MAP_WHOLE_BAR();
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_WRITE_OK(&self->map, pages[i]);
+	bar_unmap(&self->map);
+
+	set_memory_enable(self->device, false);
+
+	/* mmap() itself does not care about memory decode. */
+	ASSERT_MAP_WHOLE_BAR();
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_READ_FAULTS(&self->map, pages[i], SIGBUS);
+		ASSERT_WRITE_FAULTS(&self->map, pages[i], SIGBUS);
+	}
+
+	set_memory_enable(self->device, true);
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_READ_OK(&self->map, pages[i]);
+		ASSERT_WRITE_OK(&self->map, pages[i]);
+		ASSERT_READ_OK(&self->map, pages[i]);
+	}
+}
+
+/* The whole BAR reads back correctly after a disable/enable cycle. */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, data_after_reenable, TIMEOUT_TWO_PASSES)
+{
+	ASSERT_MAP_WHOLE_BAR();
+
+	ASSERT_FILL_OK(&self->map, 0, self->nslots, 1);
+
+	set_memory_enable(self->device, false);
+	ASSERT_READ_FAULTS(&self->map, 0, SIGBUS);
+	set_memory_enable(self->device, true);
+
+	ASSERT_CHECK_OK(&self->map, 0, self->nslots, 1);
+}
+
+/*
+ * mprotect(PROT_READ) of a range that splits huge leaves makes exactly that
+ * range read-only.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, partial_mprotect, TIMEOUT_SHORT)
+{
+	size_t inside[NR_SPLIT_PAGES], outside[NR_SPLIT_PAGES];
+	size_t start, end;
+	int i;
+
+	split_range(self->size, &start, &end);
+	split_pages(self->npages, start, end, inside, outside);
+
+	ASSERT_MAP_WHOLE_BAR();
+
+	for (i = 0; i < ARRAY_SIZE(inside); i++) {
+		ASSERT_WRITE_OK(&self->map, inside[i]);
+		ASSERT_WRITE_OK(&self->map, outside[i]);
+	}
+
+	ASSERT_EQ(0, mprotect(self->map.va + start, end - start, PROT_READ));
+
+	for (i = 0; i < ARRAY_SIZE(inside); i++) {
+		ASSERT_READ_OK(&self->map, inside[i]);
+		ASSERT_WRITE_FAULTS(&self->map, inside[i], SIGSEGV);
+		ASSERT_READ_OK(&self->map, inside[i]);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(outside); i++) {
+		ASSERT_READ_OK(&self->map, outside[i]);
+		ASSERT_WRITE_OK(&self->map, outside[i]);
+		ASSERT_READ_OK(&self->map, outside[i]);
+	}
+
+	/* Making the range writable again restores write access. */
+	ASSERT_EQ(0, mprotect(self->map.va + start, end - start,
+			      PROT_READ | PROT_WRITE));
+
+	for (i = 0; i < ARRAY_SIZE(inside); i++) {
+		ASSERT_WRITE_OK(&self->map, inside[i]);
+		ASSERT_READ_OK(&self->map, inside[i]);
+	}
+}
+
+/*
+ * munmap() of a range that splits huge leaves unmaps exactly that range: the
+ * rest of the mapping keeps working.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, partial_munmap, TIMEOUT_SHORT)
+{
+	size_t inside[NR_SPLIT_PAGES], outside[NR_SPLIT_PAGES];
+	size_t start, end;
+	int i;
+
+	split_range(self->size, &start, &end);
+	split_pages(self->npages, start, end, inside, outside);
+
+	ASSERT_MAP_WHOLE_BAR();
+
+	for (i = 0; i < ARRAY_SIZE(inside); i++) {
+		ASSERT_WRITE_OK(&self->map, inside[i]);
+		ASSERT_WRITE_OK(&self->map, outside[i]);
+	}
+
+	ASSERT_EQ(0, munmap(self->map.va + start, end - start));
+
+	for (i = 0; i < ARRAY_SIZE(outside); i++) {
+		ASSERT_READ_OK(&self->map, outside[i]);
+		ASSERT_WRITE_OK(&self->map, outside[i]);
+		ASSERT_READ_OK(&self->map, outside[i]);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(inside); i++)
+		ASSERT_READ_FAULTS(&self->map, inside[i], SIGSEGV);
+}
+
+enum fork_child_status {
+	CHILD_OK = 0,
+	CHILD_READ_FAULT,
+	CHILD_BAD_DATA,
+	CHILD_WRITE_FAULT,
+};
+
+static int fork_child(const struct bar_map *m, size_t npages)
+{
+	size_t stride = page_slot(512);
+	size_t last = page_slot(npages - 1);
+	size_t end = page_slot(npages);
+	size_t bad;
+	u64 got;
+	int ret;
+
+	/* Pages 0, 512, 1024, ... and the last page hold the pattern... */
+	ret = check_slots(m, 0, end, stride, &bad, &got);
+	if (!ret)
+		ret = check_slots(m, last, last + 1, 1, &bad, &got);
+	if (ret)
+		return ret == CHECK_MISMATCH ? CHILD_BAD_DATA : CHILD_READ_FAULT;
+
+	/* ... and are writable, as are pages 256, 768, ... */
+	if (fill_slots(m, 0, end, stride, &bad) ||
+	    fill_slots(m, last, last + 1, 1, &bad) ||
+	    fill_slots(m, page_slot(256), end, stride, &bad))
+		return CHILD_WRITE_FAULT;
+
+	return CHILD_OK;
+}
+
+/*
+ * A forked child sees the parent's data through the inherited mapping, and
+ * the parent sees what the child wrote.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, fork, TIMEOUT_SHORT)
+{
+	size_t stride = page_slot(512);
+	size_t last = page_slot(self->npages - 1);
+	int status;
+	pid_t pid;
+
+	ASSERT_MAP_WHOLE_BAR();
+
+	ASSERT_FILL_OK(&self->map, 0, self->nslots, stride);
+	ASSERT_FILL_OK(&self->map, last, last + 1, 1);
+
+	fflush(stdout);
+	fflush(stderr);
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(fork_child(&self->map, self->npages));
+
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child status %#x", status);
+	ASSERT_EQ(CHILD_OK, WEXITSTATUS(status));
+
+	ASSERT_CHECK_OK(&self->map, 0, self->nslots, stride);
+	ASSERT_CHECK_OK(&self->map, last, last + 1, 1);
+	ASSERT_CHECK_OK(&self->map, page_slot(256), self->nslots, stride);
+}
+
+enum mem_state {
+	MEM_ON,
+	MEM_DISABLING,
+	MEM_OFF,
+	MEM_ENABLING,
+};
+
+/*
+ * The toggler's state and off_generation, packed into one word so that a
+ * reader samples both atomically.
+ */
+#define MEM_WORD(_gen, _state)	((u64)(_gen) << 2 | (_state))
+#define MEM_WORD_STATE(_word)	((_word) & 3)
+
+struct zap_window {
+	size_t offset;
+	size_t len;
+	size_t pages[ZAP_PAGES_PER_WINDOW];
+};
+
+struct zap_ctx {
+	struct vfio_pci_device *device;
+	struct vfio_pci_bar *bar;
+	u16 cmd;
+
+	struct zap_window windows[ZAP_MAX_WINDOWS];
+	int nr_windows;
+
+	u64 word;
+	bool stop;
+
+	/* toggler results */
+	unsigned long toggles;
+
+	/* accessor results */
+	unsigned long iterations;
+	unsigned long reads;
+	unsigned long successes;
+	unsigned long sigbus;
+	unsigned long other_signals;
+	unsigned long disabled_reads;
+	unsigned long violations;
+	unsigned long enabled_reads;
+	unsigned long enabled_faults;
+	unsigned long bad_data;
+	unsigned long mmap_failures;
+	unsigned long munmap_failures;
+	int mmap_errno;
+};
+
+static void add_zap_window(struct zap_ctx *ctx, size_t size, size_t offset,
+			   size_t len)
+{
+	struct zap_window *w = &ctx->windows[ctx->nr_windows];
+	size_t first;
+
+	if (offset >= size || ctx->nr_windows == ZAP_MAX_WINDOWS)
+		return;
+
+	len = min_t(size_t, len, size - offset);
+	first = offset / page_size;
+
+	w->offset = offset;
+	w->len = len;
+	w->pages[0] = first;
+	w->pages[1] = first + len / page_size / 2;
+	w->pages[2] = first + len / page_size - 1;
+	ctx->nr_windows++;
+}
+
+/* Thread A: toggle memory decode as fast as the state machine allows. */
+static void *zap_toggler(void *arg)
+{
+	struct zap_ctx *ctx = arg;
+	unsigned long i;
+	u64 gen = 0;
+
+	for (i = 0; !__atomic_load_n(&ctx->stop, __ATOMIC_ACQUIRE); i++) {
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_DISABLING),
+				 __ATOMIC_SEQ_CST);
+		vfio_pci_config_writew(ctx->device, PCI_COMMAND,
+				       ctx->cmd & ~PCI_COMMAND_MEMORY);
+
+		/*
+		 * The write returned, so the kernel has zapped every mapping of
+		 * the BAR and any later fault sees memory disabled.
+		 */
+		gen++;
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_OFF),
+				 __ATOMIC_RELEASE);
+
+		spin_ns(20000ULL << (i % 6));
+
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_ENABLING),
+				 __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		vfio_pci_config_writew(ctx->device, PCI_COMMAND,
+				       ctx->cmd | PCI_COMMAND_MEMORY);
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_ON),
+				 __ATOMIC_RELEASE);
+
+		spin_ns(50000ULL << (i % 5));
+	}
+
+	ctx->toggles = i;
+	return NULL;
+}
+
+static void zap_read(struct zap_ctx *ctx, const struct bar_map *m,
+		     size_t page)
+{
+	u64 before, after, val;
+	bool ok;
+	int sig;
+
+	before = __atomic_load_n(&ctx->word, __ATOMIC_ACQUIRE);
+	ok = read_page(m, page, &val, &sig);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	after = __atomic_load_n(&ctx->word, __ATOMIC_ACQUIRE);
+
+	ctx->reads++;
+	if (ok) {
+		ctx->successes++;
+		if (val != pattern(page_slot(page)))
+			ctx->bad_data++;
+	} else if (sig == SIGBUS) {
+		ctx->sigbus++;
+	} else {
+		ctx->other_signals++;
+	}
+
+	if (before != after)
+		return;
+
+	/* Memory was disabled during the whole read: it must have failed. */
+	if (MEM_WORD_STATE(before) == MEM_OFF) {
+		ctx->disabled_reads++;
+		if (ok)
+			ctx->violations++;
+	}
+
+	/* Memory was enabled during the whole read: it must have worked. */
+	if (MEM_WORD_STATE(before) == MEM_ON) {
+		ctx->enabled_reads++;
+		if (!ok)
+			ctx->enabled_faults++;
+	}
+}
+
+/* Thread B: map a window of the BAR, read a few pages of it, unmap it. */
+static void *zap_accessor(void *arg)
+{
+	struct zap_ctx *ctx = arg;
+	u64 deadline = now_ns() + ZAP_STRESS_NS;
+	unsigned long i;
+	int j;
+
+	for (i = 0; i < ZAP_STRESS_MAX_ITERS && now_ns() < deadline; i++) {
+		const struct zap_window *w = &ctx->windows[i % ctx->nr_windows];
+		struct bar_map m = { .offset = w->offset, .len = w->len };
+
+		m.va = mmap_bar(ctx->device, ctx->bar, w->offset, w->len);
+		if (m.va == MAP_FAILED) {
+			ctx->mmap_failures++;
+			ctx->mmap_errno = errno;
+			break;
+		}
+
+		for (j = 0; j < ZAP_PAGES_PER_WINDOW; j++)
+			zap_read(ctx, &m, w->pages[(i + j) % ZAP_PAGES_PER_WINDOW]);
+
+		if (munmap(m.va, m.len))
+			ctx->munmap_failures++;
+	}
+
+	ctx->iterations = i;
+	__atomic_store_n(&ctx->stop, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+#define ZAP_REPORT_FMT \
+	"zap_stress: iterations=%lu toggles=%lu reads=%lu ok=%lu sigbus=%lu disabled_reads=%lu violations=%lu enabled_reads=%lu enabled_faults=%lu bad_data=%lu\n"
+
+/*
+ * Race mmap() and faulting of new mappings against memory decode being
+ * toggled: no read may succeed while memory decode is known to be disabled
+ * for its whole duration, none may fail while it is known to be enabled for
+ * its whole duration, and every read that succeeds sees the BAR's data.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, zap_stress, TIMEOUT_SHORT)
+{
+	pthread_t toggler, accessor;
+	struct zap_ctx *ctx;
+	int i, j, ret;
+
+	ctx = calloc(1, sizeof(*ctx));
+	ASSERT_NE(NULL, ctx);
+
+	ctx->device = self->device;
+	ctx->bar = self->bar;
+	ctx->cmd = vfio_pci_config_readw(self->device, PCI_COMMAND);
+	ctx->word = MEM_WORD(0, MEM_ON);
+
+	add_zap_window(ctx, self->size, 0, self->size);
+	add_zap_window(ctx, self->size, 0, SZ_2M);
+	add_zap_window(ctx, self->size, SZ_2M, SZ_2M);
+	add_zap_window(ctx, self->size, SZ_1G - SZ_2M, SZ_4M);
+	add_zap_window(ctx, self->size, SZ_1G, SZ_1G);
+	add_zap_window(ctx, self->size, SZ_64K, SZ_2M);
+	add_zap_window(ctx, self->size, self->size / 2 + SZ_64K, SZ_256K);
+	add_zap_window(ctx, self->size,
+		       self->size - min_t(size_t, self->size / 2, SZ_2M), SZ_2M);
+
+	/* Seed the pages the accessor reads. */
+	ASSERT_MAP_WHOLE_BAR();
+	for (i = 0; i < ctx->nr_windows; i++)
+		for (j = 0; j < ZAP_PAGES_PER_WINDOW; j++)
+			ASSERT_WRITE_OK(&self->map, ctx->windows[i].pages[j]);
+
+	ret = pthread_create(&toggler, NULL, zap_toggler, ctx);
+	ASSERT_EQ(0, ret);
+
+	ret = pthread_create(&accessor, NULL, zap_accessor, ctx);
+	if (ret) {
+		__atomic_store_n(&ctx->stop, true, __ATOMIC_RELEASE);
+		pthread_join(toggler, NULL);
+	}
+	ASSERT_EQ(0, ret);
+
+	pthread_join(accessor, NULL);
+	pthread_join(toggler, NULL);
+
+	set_memory_enable(self->device, true);
+
+	ksft_print_msg(ZAP_REPORT_FMT, ctx->iterations, ctx->toggles, ctx->reads,
+		       ctx->successes, ctx->sigbus, ctx->disabled_reads,
+		       ctx->violations, ctx->enabled_reads, ctx->enabled_faults,
+		       ctx->bad_data);
+
+	ASSERT_EQ(0, ctx->mmap_failures)
+		TH_LOG("mmap: %s", strerror(ctx->mmap_errno));
+	ASSERT_EQ(0, ctx->munmap_failures);
+	ASSERT_EQ(0, ctx->other_signals);
+	ASSERT_EQ(0, ctx->violations);
+	ASSERT_EQ(0, ctx->enabled_faults);
+	ASSERT_EQ(0, ctx->bad_data);
+
+	/* Both outcomes were exercised. */
+	ASSERT_NE(0, ctx->successes);
+	ASSERT_NE(0, ctx->sigbus);
+
+	/* The BAR is intact. */
+	for (i = 0; i < ctx->nr_windows; i++)
+		for (j = 0; j < ZAP_PAGES_PER_WINDOW; j++)
+			ASSERT_READ_OK(&self->map, ctx->windows[i].pages[j]);
+
+	free(ctx);
+}
+
+/* Returns 0 if mmap() succeeded (and undoes it), else its errno. */
+static int mmap_errno(size_t len, int prot, int flags, int fd, u64 offset)
+{
+	void *va = mmap(NULL, len, prot, flags, fd, offset);
+
+	if (va == MAP_FAILED)
+		return errno;
+
+	munmap(va, len);
+	return 0;
+}
+
+static u64 region_offset(struct vfio_pci_device *device, u32 index)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = index,
+	};
+
+	ioctl_assert(device->fd, VFIO_DEVICE_GET_REGION_INFO, &info);
+	return info.offset;
+}
+
+/* Returns 0 if mremap() succeeded (and undoes it), else its errno. */
+static int mremap_errno(void *va, size_t old_len, size_t new_len, int flags)
+{
+	void *new = mremap(va, old_len, new_len, flags);
+
+	if (new == MAP_FAILED)
+		return errno;
+
+	munmap(new, new_len);
+	return 0;
+}
+
+/*
+ * Invalid requests fail with the errno of v7.3 (drivers/vfio/pci/
+ * vfio_pci_core.c:vfio_pci_core_mmap(), reached through
+ * drivers/vfio/vfio_main.c:vfio_device_fops_mmap(); mm/mremap.c).
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, bad_mmap_args, TIMEOUT_SHORT)
+{
+	const int rw = PROT_READ | PROT_WRITE;
+	u64 off = self->bar->info.offset;
+	int fd = self->device->fd;
+	struct bar_map m;
+
+	/*
+	 * MAP_PRIVATE: "if ((vma->vm_flags & VM_SHARED) == 0) return -EINVAL;"
+	 * Writable private mappings are charged (mm/vma.c:__mmap_setup())
+	 * before the driver sees them, so use one page for the writable case
+	 * (a whole-BAR one could fail with ENOMEM instead), and the whole BAR
+	 * read-only.
+	 */
+	ASSERT_EQ(EINVAL, mmap_errno(page_size, rw, MAP_PRIVATE, fd, off));
+	ASSERT_EQ(EINVAL, mmap_errno(self->size, PROT_READ, MAP_PRIVATE, fd, off));
+
+	/*
+	 * Starting at or past the end of the BAR, or extending past it:
+	 * "if (req_start + req_len > phys_len) return -EINVAL;"
+	 */
+	ASSERT_EQ(EINVAL, mmap_errno(page_size, rw, MAP_SHARED, fd,
+				     off + self->size));
+	ASSERT_EQ(EINVAL, mmap_errno(2 * page_size, rw, MAP_SHARED, fd,
+				     off + self->size - page_size));
+	ASSERT_EQ(EINVAL, mmap_errno(self->size + page_size, rw, MAP_SHARED,
+				     fd, off));
+
+	/*
+	 * Config space and ROM:
+	 * "if (index >= VFIO_PCI_ROM_REGION_INDEX) return -EINVAL;"
+	 */
+	ASSERT_EQ(EINVAL, mmap_errno(page_size, rw, MAP_SHARED, fd,
+				     region_offset(self->device,
+						   VFIO_PCI_CONFIG_REGION_INDEX)));
+	ASSERT_EQ(EINVAL, mmap_errno(page_size, PROT_READ, MAP_SHARED, fd,
+				     region_offset(self->device,
+						   VFIO_PCI_ROM_REGION_INDEX)));
+
+	/*
+	 * The first region index the device does not have (num_regions is
+	 * VFIO_PCI_NUM_REGIONS + vdev->num_regions):
+	 * "if (index >= VFIO_PCI_NUM_REGIONS + vdev->num_regions)
+	 *	return -EINVAL;"
+	 */
+	ASSERT_EQ(EINVAL,
+		  mmap_errno(page_size, rw, MAP_SHARED, fd,
+			     (u64)self->device->info.num_regions <<
+			     VFIO_PCI_OFFSET_SHIFT));
+
+	/*
+	 * Growing a BAR mapping, in place or not: vfio_pci_core_mmap() sets
+	 * VM_DONTEXPAND | VM_PFNMAP, and mm/mremap.c:check_prep_vma() has
+	 * "if (vma_test_any(vma, VMA_DONTEXPAND_BIT, VMA_PFNMAP_BIT))
+	 *	return -EFAULT;"
+	 * for any mremap() that grows the vma.
+	 */
+	ASSERT_MAP_WHOLE_BAR();
+	ASSERT_WRITE_OK(&self->map, 0);
+	ASSERT_WRITE_OK(&self->map, self->npages - 1);
+
+	ASSERT_EQ(EFAULT, mremap_errno(self->map.va, self->size,
+				       self->size + page_size, 0));
+	ASSERT_EQ(EFAULT, mremap_errno(self->map.va, self->size,
+				       self->size + page_size, MREMAP_MAYMOVE));
+
+	/* Also when the grown mapping would still be within the BAR. */
+	m.offset = 0;
+	m.len = page_size;
+	m.va = mmap_bar(self->device, self->bar, 0, page_size);
+	ASSERT_NE(MAP_FAILED, m.va);
+	ASSERT_EQ(EFAULT, mremap_errno(m.va, page_size, 2 * page_size, 0));
+	ASSERT_EQ(EFAULT, mremap_errno(m.va, page_size, 2 * page_size,
+				       MREMAP_MAYMOVE));
+	ASSERT_READ_OK(&m, 0);
+	ASSERT_EQ(0, munmap(m.va, m.len));
+
+	/* The failed mremap() calls left the original mapping working. */
+	ASSERT_READ_OK(&self->map, 0);
+	ASSERT_READ_OK(&self->map, self->npages - 1);
+}
+
+int main(int argc, char *argv[])
+{
+	page_size = getpagesize();
+	device_bdf = vfio_selftests_get_bdf(&argc, argv);
+	return test_harness_run(argc, argv);
+}
