@@ -16,17 +16,19 @@
 #   make mail       out/ from build/linux (no kernel build)
 #   make checkpatch checkpatch.pl --strict on every patch
 #   make prefixes   build what each patch touches, patch by patch (W=1)
+#   make vma-tests  tools/testing/vma, built and run in userspace
 #   make clean      remove build/ and out/
 
 SHELL := /bin/bash
 S := scripts
 
 .PHONY: all check setup apply export kunit mail checkpatch prefixes \
-	roundtrip mail-check test-kernel e2e clean
+	roundtrip mail-check test-kernel e2e vma-tests clean
 
 all: setup apply test-kernel mail
 
-check: setup apply roundtrip checkpatch mail mail-check prefixes kunit e2e
+check: setup apply roundtrip checkpatch mail mail-check prefixes vma-tests \
+	kunit e2e
 	@echo "make check: all checks passed"
 
 setup:
@@ -52,6 +54,9 @@ mail-check: mail
 
 prefixes: apply
 	@$(S)/build-prefixes.sh
+
+vma-tests: apply
+	@$(S)/vma-tests.sh
 
 test-kernel: apply
 	@$(S)/kunit-build.sh x86_64 x86_64.kunitconfig >/dev/null

@@ -8,6 +8,8 @@ packages=(
 	gcc make flex bison bc libelf-dev libssl-dev cpio kmod rsync ccache perl
 	# KUnit parsing and checkpatch's SPDX check
 	python3 python3-ply python3-git
+	# tools/testing/vma
+	liburcu-dev
 	# booting the test kernels; the end-to-end initramfs and selftests
 	qemu-system-x86 busybox-static file uuid-dev
 	# the mail-ready series: b4 am test of the produced mbox

@@ -8,16 +8,19 @@
  * accessed, so no memory or device has to be behind them.
  */
 #include <kunit/test.h>
+#include <asm/tlb.h>
 #include <linux/anon_inodes.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/huge_mm.h>
 #include <linux/kthread.h>
 #include <linux/memblock.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/moduleparam.h>
 #include <linux/rwsem.h>
 #include <linux/sizes.h>
 
@@ -30,11 +33,23 @@
 /* How long a zap that must stay blocked is given to (wrongly) finish. */
 #define MAT_BLOCKED_MS		200
 
+/*
+ * Whether the CPU the run boots on can map PUD leaves, as the run knows it
+ * (kunit/runs passes it, e.g. 0 with clearcpuid=pdpe1gb on x86): -1 if not
+ * given, in which case the kernel's own view is taken.
+ */
+static int pud_leaves = -1;
+module_param(pud_leaves, int, 0444);
+MODULE_PARM_DESC(pud_leaves, "1 if the CPU can map PUD leaves, 0 if not");
+
 /**
  * struct mat_file - A test file and what its mmap_prepare asks for.
  * @test: The test this file belongs to.
  * @file: The file, on an anonymous inode of its own (so its own mapping).
  * @pfn: PFN the first page of the file (pgoff 0) maps.
+ * @lazy: Request no action; the VMA is filled by the fault handlers only.
+ * @huge: Let the remap action map PMD and PUD leaves.
+ * @vm_ops: The VMA's operations, if not the default ones.
  * @hide_from_rmap: Set action->hide_from_rmap_until_complete.
  * @error_override: Set action->error_override.
  * @mapped_err: What vm_ops->mapped returns.
@@ -51,6 +66,9 @@ struct mat_file {
 	struct kunit *test;
 	struct file *file;
 	unsigned long pfn;
+	bool lazy;
+	bool huge;
+	const struct vm_operations_struct *vm_ops;
 	bool hide_from_rmap;
 	int error_override;
 	int mapped_err;
@@ -87,8 +105,56 @@ static int mat_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
 	return mf->mapped_err;
 }
 
+/*
+ * Fill a fault as a PFN-mapping driver does (vfio-pci, say): @order's leaf
+ * at the faulting address if the VMA covers it and the PFN is aligned to
+ * it, else fall back to a smaller one.
+ */
+static vm_fault_t mat_huge_fault(struct vm_fault *vmf, unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mat_file *mf = vma->vm_private_data;
+	unsigned long size = PAGE_SIZE << order;
+	unsigned long addr = ALIGN_DOWN(vmf->address, size);
+	unsigned long pfn = mf->pfn + linear_page_index(vma, addr);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+
+	if (addr < vma->vm_start || addr + size > vma->vm_end ||
+	    !IS_ALIGNED(pfn, 1UL << order))
+		return VM_FAULT_FALLBACK;
+	if (!order)
+		return vmf_insert_pfn(vma, addr, pfn);
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	if (order == PMD_ORDER)
+		return vmf_insert_pfn_pmd(vmf, pfn, write);
+#endif
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	if (order == PUD_ORDER)
+		return vmf_insert_pfn_pud(vmf, pfn, write);
+#endif
+	return VM_FAULT_FALLBACK;
+}
+
+static vm_fault_t mat_fault(struct vm_fault *vmf)
+{
+	return mat_huge_fault(vmf, 0);
+}
+
 static const struct vm_operations_struct mat_vm_ops = {
 	.mapped = mat_mapped,
+	.fault = mat_fault,
+	.huge_fault = mat_huge_fault,
+};
+
+/* Nothing to refill a cleared leaf with. */
+static const struct vm_operations_struct mat_vm_ops_no_fault = {
+	.mapped = mat_mapped,
+};
+
+/* Refills with PTEs only. */
+static const struct vm_operations_struct mat_vm_ops_no_huge_fault = {
+	.mapped = mat_mapped,
+	.fault = mat_fault,
 };
 
 static int mat_mmap_prepare(struct vm_area_desc *desc)
@@ -97,10 +163,16 @@ static int mat_mmap_prepare(struct vm_area_desc *desc)
 
 	desc->page_prot = pgprot_noncached(desc->page_prot);
 	mf->prot = desc->page_prot;
-	desc->vm_ops = &mat_vm_ops;
+	desc->vm_ops = mf->vm_ops ?: &mat_vm_ops;
 	desc->private_data = mf;
 
+	if (mf->lazy) {
+		vma_desc_set_flags_mask(desc, VMA_REMAP_FLAGS);
+		return 0;
+	}
 	mmap_action_remap_full(desc, mf->pfn + desc->pgoff);
+	if (mf->huge)
+		mmap_action_allow_huge_leaves(desc);
 	desc->action.hide_from_rmap_until_complete = mf->hide_from_rmap;
 	desc->action.error_override = mf->error_override;
 	return 0;
@@ -154,6 +226,34 @@ static unsigned long mat_mmap(struct mat_file *mf, unsigned long len,
 	KUNIT_ASSERT_EQ(mf->test, 0, kunit_attach_mm());
 	return vm_mmap(mf->file, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       pgoff << PAGE_SHIFT);
+}
+
+/*
+ * As mat_mmap(), at a VA @va_offset bytes past a 1G boundary, from file
+ * offset @offset. The PFN of file offset 0 is 1G-aligned, so VA and PFN
+ * are congruent modulo 1G when @va_offset == @offset.
+ */
+static unsigned long mat_mmap_at(struct mat_file *mf, unsigned long va_offset,
+				 unsigned long len, unsigned long offset)
+{
+	unsigned long resv, addr;
+
+	KUNIT_ASSERT_EQ(mf->test, 0, kunit_attach_mm());
+	/* Reserve enough to find a 1G boundary, then map over it. */
+	resv = vm_mmap(NULL, 0, len + va_offset + SZ_1G, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	KUNIT_ASSERT_FALSE(mf->test, IS_ERR_VALUE(resv));
+	addr = ALIGN(resv, SZ_1G) + va_offset;
+	vm_munmap(resv, len + va_offset + SZ_1G);
+	return vm_mmap(mf->file, addr, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED, offset);
+}
+
+/* As mat_mmap_at(), VA and PFN congruent modulo 1G. */
+static unsigned long mat_mmap_congruent(struct mat_file *mf,
+					unsigned long offset, unsigned long len)
+{
+	return mat_mmap_at(mf, offset, len, offset);
 }
 
 static bool mat_rmap_locked(struct mat_file *mf)
@@ -251,6 +351,134 @@ static void expect_no_vma(struct kunit *test, unsigned long start,
 	vma = find_vma_intersection(current->mm, start, end);
 	KUNIT_EXPECT_NULL_MSG(test, vma, "VMA left in [%#lx, %#lx)", start, end);
 	mmap_read_unlock(current->mm);
+}
+
+/*
+ * Size of the leaf mapping @addr, and its PFN for @addr in *@pfn, or 0 if
+ * nothing is mapped there. The caller holds mmap_lock.
+ */
+static unsigned long __mat_leaf_size(unsigned long addr, unsigned long *pfn)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+	unsigned long size;
+
+	if (!vma || follow_pfnmap_start(&args))
+		return 0;
+	size = ~args.addr_mask + 1;
+	*pfn = args.pfn;
+	follow_pfnmap_end(&args);
+	return size;
+}
+
+/* Fault @addr in, as an access by the test mm's owner would. */
+static int mat_fault_in(unsigned long addr)
+{
+	int ret;
+
+	mmap_read_lock(current->mm);
+	ret = fixup_user_fault(current->mm, addr, 0, NULL);
+	mmap_read_unlock(current->mm);
+	return ret;
+}
+
+/* Can the CPU of this run map PUD leaves? The run says, or the kernel. */
+static bool mat_cpu_has_pud_leaves(void)
+{
+	if (pud_leaves >= 0)
+		return pud_leaves;
+	return IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP) &&
+	       has_transparent_pud_hugepage();
+}
+
+/* The largest leaf a huge PFN mapping can get on this kernel and CPU. */
+static unsigned long mat_largest_leaf(void)
+{
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) || !has_transparent_hugepage())
+		return PAGE_SIZE;
+	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP) && mat_cpu_has_pud_leaves())
+		return PUD_SIZE;
+	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
+		return PMD_SIZE;
+	return PAGE_SIZE;
+}
+
+/* A part of a mapping, and the largest leaf its alignment allows. */
+struct mat_seg {
+	unsigned long offset;	/* from the start of the mapping */
+	unsigned long len;
+	unsigned long leaf;	/* PAGE_SIZE, PMD_SIZE or PUD_SIZE */
+};
+
+/*
+ * Expect each segment of the mapping at @start to be mapped by leaves of
+ * the largest size both its alignment and this kernel and CPU allow, each
+ * mapping the right PFN. Returns the number of leaves seen.
+ */
+static unsigned long expect_leaves(struct kunit *test, struct mat_file *mf,
+				   unsigned long start,
+				   const struct mat_seg *segs, int nr_segs)
+{
+	unsigned long nr = 0;
+	int i;
+
+	mmap_read_lock(current->mm);
+	for (i = 0; i < nr_segs; i++) {
+		const unsigned long want = min(segs[i].leaf, mat_largest_leaf());
+		const unsigned long end = start + segs[i].offset + segs[i].len;
+		unsigned long addr, pfn = 0, size;
+		struct vm_area_struct *vma;
+
+		for (addr = start + segs[i].offset; addr < end; addr += size) {
+			vma = vma_lookup(current->mm, addr);
+			size = __mat_leaf_size(addr, &pfn);
+			if (!size) {
+				KUNIT_FAIL(test, "nothing mapped at %#lx", addr);
+				break;
+			}
+			nr++;
+			KUNIT_EXPECT_EQ_MSG(test, pfn,
+					    mf->pfn + linear_page_index(vma, addr),
+					    "at %#lx", addr);
+			if (size != want) {
+				KUNIT_FAIL(test, "leaf of %#lx at %#lx, want %#lx",
+					   size, addr, want);
+				break;
+			}
+		}
+	}
+	mmap_read_unlock(current->mm);
+	return nr;
+}
+
+/* mprotect(PROT_READ) of [@start, @end), which lies within one VMA. */
+static int mat_mprotect_readonly(unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma, *prev;
+	struct vma_iterator vmi;
+	struct mmu_gather tlb;
+	int ret = -EINVAL;
+
+	mmap_write_lock(mm);
+	vma_iter_init(&vmi, mm, start);
+	vma = vma_find(&vmi, end);
+	if (!vma || vma->vm_start > start || vma->vm_end < end)
+		goto out;
+	/* As do_mprotect_pkey() does it. */
+	prev = vma_prev(&vmi);
+	if (start > vma->vm_start)
+		prev = vma;
+	tlb_gather_mmu(&tlb, mm);
+	for_each_vma_range(vmi, vma, end) {
+		ret = mprotect_fixup(&vmi, &tlb, vma, &prev, start, end,
+				     vma->vm_flags & ~VM_WRITE);
+		break;
+	}
+	tlb_finish_mmu(&tlb);
+out:
+	mmap_write_unlock(mm);
+	return ret;
 }
 
 static int mat_zap_fn(void *data)
@@ -453,6 +681,250 @@ static void visible_vma_zap_runs_before_completion(struct kunit *test)
 	expect_range_unmapped(test, addr, MAT_LEN);
 }
 
+/* The kernel agrees with the run about the CPU's PUD leaf support. */
+static void pud_leaf_support_matches_run(struct kunit *test)
+{
+	if (pud_leaves < 0)
+		kunit_skip(test, "the run does not say (mmap_action_kunit.pud_leaves)");
+	KUNIT_EXPECT_EQ(test, pud_leaves,
+			IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP) &&
+			has_transparent_pud_hugepage());
+}
+
+/*
+ * A fault in a 1G-aligned PFN mapping gets the largest leaf the CPU can
+ * map: a PUD leaf only where the CPU has 1G pages, a PMD leaf otherwise.
+ */
+static void fault_maps_largest_leaf_cpu_supports(struct kunit *test)
+{
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr, pfn = 0, size;
+
+	mf->lazy = true;
+	addr = mat_mmap_congruent(mf, 0, SZ_1G);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr));
+
+	mmap_read_lock(current->mm);
+	size = __mat_leaf_size(addr, &pfn);
+	mmap_read_unlock(current->mm);
+	KUNIT_EXPECT_EQ(test, size, mat_largest_leaf());
+	KUNIT_EXPECT_EQ(test, pfn, mf->pfn);
+}
+
+/* Map [@offset, @offset + @len) huge, VA and PFN congruent; check leaves. */
+static void expect_huge_remap(struct kunit *test, unsigned long offset,
+			      unsigned long len, const struct mat_seg *segs,
+			      int nr_segs)
+{
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr;
+
+	mf->huge = true;
+	addr = mat_mmap_congruent(mf, offset, len);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	expect_leaves(test, mf, addr, segs, nr_segs);
+}
+
+/* A 2G range, PUD-aligned in VA and PFN, is mapped by 2 PUD leaves. */
+static void huge_remap_pud_aligned(struct kunit *test)
+{
+	const struct mat_seg segs[] = { { 0, SZ_2G, PUD_SIZE } };
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr;
+
+	mf->huge = true;
+	addr = mat_mmap_congruent(mf, 0, SZ_2G);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ(test, expect_leaves(test, mf, addr, segs, 1),
+			SZ_2G / mat_largest_leaf());
+}
+
+/* ...and needs no PTE table, nor a PMD table with PUD leaves. */
+static void huge_remap_pud_aligned_page_tables(struct kunit *test)
+{
+	const unsigned long largest = mat_largest_leaf();
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr, before, bound;
+
+	if (largest == PAGE_SIZE)
+		kunit_skip(test, "no huge PFN leaves on this kernel");
+	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
+	mf->huge = true;
+	before = mm_pgtables_bytes(current->mm);
+	addr = mat_mmap_congruent(mf, 0, SZ_2G);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	/* At most a P4D and a PUD table, plus a PMD table per 1G for PMDs. */
+	bound = 2 * PAGE_SIZE;
+	if (largest < PUD_SIZE)
+		bound += SZ_2G / PUD_SIZE * PAGE_SIZE;
+	KUNIT_EXPECT_LE(test, mm_pgtables_bytes(current->mm) - before, bound);
+}
+
+/* PMD-aligned, not PUD-aligned: PMD leaves. */
+static void huge_remap_pmd_aligned(struct kunit *test)
+{
+	const struct mat_seg segs[] = { { 0, SZ_8M, PMD_SIZE } };
+
+	expect_huge_remap(test, SZ_2M, SZ_8M, segs, ARRAY_SIZE(segs));
+}
+
+/* PTEs up to the first PUD boundary, then a PUD leaf and a PMD leaf. */
+static void huge_remap_unaligned_head(struct kunit *test)
+{
+	const unsigned long head = 3 * PAGE_SIZE;
+	const struct mat_seg segs[] = {
+		{ 0, head, PAGE_SIZE },
+		{ head, SZ_1G, PUD_SIZE },
+		{ head + SZ_1G, SZ_2M, PMD_SIZE },
+	};
+
+	expect_huge_remap(test, SZ_1G - head, head + SZ_1G + SZ_2M, segs,
+			  ARRAY_SIZE(segs));
+}
+
+/* A PUD leaf, a PMD leaf, then PTEs for what is left. */
+static void huge_remap_unaligned_tail(struct kunit *test)
+{
+	const unsigned long tail = 5 * PAGE_SIZE;
+	const struct mat_seg segs[] = {
+		{ 0, SZ_1G, PUD_SIZE },
+		{ SZ_1G, SZ_2M, PMD_SIZE },
+		{ SZ_1G + SZ_2M, tail, PAGE_SIZE },
+	};
+
+	expect_huge_remap(test, 0, SZ_1G + SZ_2M + tail, segs,
+			  ARRAY_SIZE(segs));
+}
+
+/* PTEs at both ends of a PMD leaf. */
+static void huge_remap_unaligned_both(struct kunit *test)
+{
+	const struct mat_seg segs[] = {
+		{ 0, PAGE_SIZE, PAGE_SIZE },
+		{ PAGE_SIZE, SZ_2M, PMD_SIZE },
+		{ PAGE_SIZE + SZ_2M, PAGE_SIZE, PAGE_SIZE },
+	};
+
+	expect_huge_remap(test, SZ_2M - PAGE_SIZE, SZ_2M + 2 * PAGE_SIZE, segs,
+			  ARRAY_SIZE(segs));
+}
+
+/* Smaller than a PMD, even if aligned: PTEs. */
+static void huge_remap_smaller_than_pmd(struct kunit *test)
+{
+	const struct mat_seg segs[] = { { 0, SZ_1M, PAGE_SIZE } };
+
+	expect_huge_remap(test, 0, SZ_1M, segs, ARRAY_SIZE(segs));
+}
+
+/* A VA not congruent to the PFN never gets a huge leaf. */
+static void huge_remap_incongruent_va_gets_ptes(struct kunit *test)
+{
+	const struct mat_seg segs[] = { { 0, SZ_4M, PAGE_SIZE } };
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr;
+
+	mf->huge = true;
+	/* The VA is 4K past a 1G boundary, the PFN 1G-aligned. */
+	addr = mat_mmap_at(mf, PAGE_SIZE, SZ_4M, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	expect_leaves(test, mf, addr, segs, ARRAY_SIZE(segs));
+}
+
+/* Without asking for huge leaves, a remap maps PTEs, as it always did. */
+static void remap_without_opt_in_gets_ptes(struct kunit *test)
+{
+	const struct mat_seg segs[] = { { 0, SZ_4M, PAGE_SIZE } };
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr;
+
+	addr = mat_mmap_congruent(mf, 0, SZ_4M);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	expect_leaves(test, mf, addr, segs, ARRAY_SIZE(segs));
+}
+
+/* No vm_ops->fault to refill a cleared leaf: a warning, and PTEs. */
+static void huge_remap_without_fault_handler_warns(struct kunit *test)
+{
+	const struct mat_seg segs[] = { { 0, SZ_4M, PAGE_SIZE } };
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr = 0;
+
+	mf->huge = true;
+	mf->vm_ops = &mat_vm_ops_no_fault;
+	kunit_warning_suppress(test) {
+		addr = mat_mmap_congruent(mf, 0, SZ_4M);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	expect_leaves(test, mf, addr, segs, ARRAY_SIZE(segs));
+}
+
+/* No vm_ops->huge_fault: a fault could not map huge, so the action won't. */
+static void huge_remap_without_huge_fault_gets_ptes(struct kunit *test)
+{
+	const struct mat_seg segs[] = { { 0, SZ_4M, PAGE_SIZE } };
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr;
+
+	mf->huge = true;
+	mf->vm_ops = &mat_vm_ops_no_huge_fault;
+	addr = mat_mmap_congruent(mf, 0, SZ_4M);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	expect_leaves(test, mf, addr, segs, ARRAY_SIZE(segs));
+}
+
+/*
+ * Splitting the first of two PMD leaves at [1M, 1M + 4K) (by @split)
+ * clears all of it, and only it, as mmap_prepare.rst documents; a fault
+ * maps the rest of it again. With PTEs only, nothing else changes.
+ */
+static void expect_split_clears_leaf(struct kunit *test,
+				     int (*split)(unsigned long start,
+						  unsigned long end))
+{
+	const struct mat_seg second[] = { { SZ_2M, SZ_2M, PMD_SIZE } };
+	const struct mat_seg first[] = { { 0, PAGE_SIZE, PAGE_SIZE } };
+	const bool cleared = mat_largest_leaf() >= PMD_SIZE;
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr;
+
+	mf->huge = true;
+	addr = mat_mmap_congruent(mf, 0, SZ_4M);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_ASSERT_EQ(test, 0, split(addr + SZ_1M, addr + SZ_1M + PAGE_SIZE));
+
+	if (cleared) {
+		expect_range_unmapped(test, addr, SZ_1M);
+		expect_range_unmapped(test, addr + SZ_1M + PAGE_SIZE,
+				      SZ_1M - PAGE_SIZE);
+	} else {
+		expect_range_maps_pfn(test, addr, SZ_1M, mf->pfn, mf->prot);
+	}
+	expect_leaves(test, mf, addr, second, ARRAY_SIZE(second));
+
+	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr));
+	expect_leaves(test, mf, addr, first, ARRAY_SIZE(first));
+}
+
+static int mat_munmap(unsigned long start, unsigned long end)
+{
+	return vm_munmap(start, end - start);
+}
+
+/* munmap() of part of a PMD leaf. */
+static void huge_remap_partial_munmap(struct kunit *test)
+{
+	expect_split_clears_leaf(test, mat_munmap);
+}
+
+/* mprotect() of part of a PMD leaf. */
+static void huge_remap_partial_mprotect(struct kunit *test)
+{
+	expect_split_clears_leaf(test, mat_mprotect_readonly);
+}
+
 static struct kunit_case mmap_action_test_cases[] = {
 	KUNIT_CASE(remap_maps_every_page),
 	KUNIT_CASE(remap_follows_pgoff),
@@ -463,6 +935,21 @@ static struct kunit_case mmap_action_test_cases[] = {
 	KUNIT_CASE(failed_action_reports_error_override),
 	KUNIT_CASE(hidden_vma_zap_waits_for_completion),
 	KUNIT_CASE(visible_vma_zap_runs_before_completion),
+	KUNIT_CASE(pud_leaf_support_matches_run),
+	KUNIT_CASE(fault_maps_largest_leaf_cpu_supports),
+	KUNIT_CASE(huge_remap_pud_aligned),
+	KUNIT_CASE(huge_remap_pud_aligned_page_tables),
+	KUNIT_CASE(huge_remap_pmd_aligned),
+	KUNIT_CASE(huge_remap_unaligned_head),
+	KUNIT_CASE(huge_remap_unaligned_tail),
+	KUNIT_CASE(huge_remap_unaligned_both),
+	KUNIT_CASE(huge_remap_smaller_than_pmd),
+	KUNIT_CASE(huge_remap_incongruent_va_gets_ptes),
+	KUNIT_CASE(remap_without_opt_in_gets_ptes),
+	KUNIT_CASE(huge_remap_without_fault_handler_warns),
+	KUNIT_CASE(huge_remap_without_huge_fault_gets_ptes),
+	KUNIT_CASE(huge_remap_partial_munmap),
+	KUNIT_CASE(huge_remap_partial_mprotect),
 	{}
 };
 
