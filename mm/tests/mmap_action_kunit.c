@@ -14,15 +14,20 @@
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/huge_mm.h>
 #include <linux/kthread.h>
+#include <linux/log2.h>
 #include <linux/memblock.h>
 #include <linux/minmax.h>
+#include <linux/random.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/moduleparam.h>
+#include <linux/pagemap.h>
 #include <linux/rwsem.h>
+#include <linux/sched/mm.h>
 #include <linux/sizes.h>
+
+#include "../internal.h"
 
 #define MAT_NR_PAGES		16
 #define MAT_LEN			(MAT_NR_PAGES * PAGE_SIZE)
@@ -32,6 +37,9 @@
 #define MAT_WAIT_MS		10000
 /* How long a zap that must stay blocked is given to (wrongly) finish. */
 #define MAT_BLOCKED_MS		200
+/* Bounds of the randomized populate-versus-zap stress. */
+#define MAT_STRESS_ITERATIONS	400
+#define MAT_STRESS_MS		5000
 
 /*
  * Whether the CPU the run boots on can map PUD leaves, as the run knows it
@@ -61,6 +69,22 @@ MODULE_PARM_DESC(pud_leaves, "1 if the CPU can map PUD leaves, 0 if not");
  * @zapper: Thread running unmap_mapping_range() on @file, if started.
  * @zap_started: Completed by @zapper just before it starts the zap.
  * @zap_done: Completed by @zapper once unmap_mapping_range() returned.
+ * @gated: Gate population with mmap_action_gate(), as a driver whose
+ *	"memory" can be disabled does.
+ * @mem_lock: The test driver's lock: held for write to disable its memory
+ *	and zap, taken for read (trylock) by the gate.
+ * @mem_enabled: The test driver's memory is usable; under @mem_lock.
+ * @zap_disables: @zapper disables the memory, under @mem_lock, around the
+ *	zap, as a driver's memory disable or reset does.
+ * @zap_locked: Completed by @zapper once it holds @mem_lock and the
+ *	memory is disabled.
+ * @before_gate_hook: Run by the gate before it tries @mem_lock.
+ * @gate_decided_hook: Run by the gate once it decided, @mem_lock held for
+ *	read if it decided to populate.
+ * @gate_said: What the gate decided.
+ * @gate_calls: Number of calls of the gate.
+ * @ungate_calls: Number of calls of the ungate.
+ * @populated_seen: ->mapped found the VMA fully populated.
  */
 struct mat_file {
 	struct kunit *test;
@@ -79,6 +103,22 @@ struct mat_file {
 	struct task_struct *zapper;
 	struct completion zap_started;
 	struct completion zap_done;
+	bool gated;
+	struct rw_semaphore mem_lock;
+	bool mem_enabled;
+	bool zap_disables;
+	struct completion zap_locked;
+	void (*before_gate_hook)(struct mat_file *mf);
+	void (*gate_decided_hook)(struct mat_file *mf);
+	enum {
+		MAT_GATE_NOT_CALLED,
+		MAT_GATE_POPULATE,
+		MAT_GATE_DISABLED,
+		MAT_GATE_CONTENDED,
+	} gate_said;
+	int gate_calls;
+	int ungate_calls;
+	bool populated_seen;
 };
 
 /*
@@ -157,6 +197,41 @@ static const struct vm_operations_struct mat_vm_ops_no_huge_fault = {
 	.fault = mat_fault,
 };
 
+/*
+ * The test driver's gate, as a driver that zaps on memory disable needs
+ * it: trylock the lock the zap holds for write, never block on it, and
+ * populate only if the memory is usable.
+ */
+static bool mat_gate(void *data)
+{
+	struct mat_file *mf = data;
+
+	mf->gate_calls++;
+	if (mf->before_gate_hook)
+		mf->before_gate_hook(mf);
+
+	if (!down_read_trylock(&mf->mem_lock)) {
+		mf->gate_said = MAT_GATE_CONTENDED;
+	} else if (!mf->mem_enabled) {
+		up_read(&mf->mem_lock);
+		mf->gate_said = MAT_GATE_DISABLED;
+	} else {
+		mf->gate_said = MAT_GATE_POPULATE;
+	}
+
+	if (mf->gate_decided_hook)
+		mf->gate_decided_hook(mf);
+	return mf->gate_said == MAT_GATE_POPULATE;
+}
+
+static void mat_ungate(void *data)
+{
+	struct mat_file *mf = data;
+
+	mf->ungate_calls++;
+	up_read(&mf->mem_lock);
+}
+
 static int mat_mmap_prepare(struct vm_area_desc *desc)
 {
 	struct mat_file *mf = desc->file->private_data;
@@ -173,6 +248,8 @@ static int mat_mmap_prepare(struct vm_area_desc *desc)
 	mmap_action_remap_full(desc, mf->pfn + desc->pgoff);
 	if (mf->huge)
 		mmap_action_allow_huge_leaves(desc);
+	if (mf->gated)
+		mmap_action_gate(desc, mat_gate, mat_ungate, mf);
 	desc->action.hide_from_rmap_until_complete = mf->hide_from_rmap;
 	desc->action.error_override = mf->error_override;
 	return 0;
@@ -197,7 +274,8 @@ static void mat_fput(void *data)
 }
 
 /* A test file on an inode of its own, released when the test ends. */
-static struct mat_file *mat_file_create(struct kunit *test)
+static struct mat_file *mat_file_create_fops(struct kunit *test,
+					     const struct file_operations *fops)
 {
 	struct mat_file *mf;
 	struct file *file;
@@ -208,8 +286,11 @@ static struct mat_file *mat_file_create(struct kunit *test)
 	mf->pfn = mat_synthetic_pfn();
 	init_completion(&mf->zap_started);
 	init_completion(&mf->zap_done);
+	init_completion(&mf->zap_locked);
+	init_rwsem(&mf->mem_lock);
+	mf->mem_enabled = true;
 
-	file = anon_inode_create_getfile("[mmap_action_test]", &mat_fops, mf,
+	file = anon_inode_create_getfile("[mmap_action_test]", fops, mf,
 					 O_RDWR, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_fput, file));
@@ -217,6 +298,11 @@ static struct mat_file *mat_file_create(struct kunit *test)
 	/* Runs before mat_fput(): a zap in flight still has its file. */
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_wait_zapper, mf));
 	return mf;
+}
+
+static struct mat_file *mat_file_create(struct kunit *test)
+{
+	return mat_file_create_fops(test, &mat_fops);
 }
 
 /* mmap() @mf shared and writable at page offset @pgoff into the test mm. */
@@ -486,7 +572,15 @@ static int mat_zap_fn(void *data)
 	struct mat_file *mf = data;
 
 	complete_all(&mf->zap_started);
+	if (mf->zap_disables) {
+		/* Lock order: the driver's lock, then i_mmap_rwsem. */
+		down_write(&mf->mem_lock);
+		mf->mem_enabled = false;
+		complete_all(&mf->zap_locked);
+	}
 	unmap_mapping_range(mf->file->f_mapping, 0, 0, 1);
+	if (mf->zap_disables)
+		up_write(&mf->mem_lock);
 	/* All: the test and its cleanup may both wait for this. */
 	complete_all(&mf->zap_done);
 	return 0;
@@ -925,6 +1019,467 @@ static void huge_remap_partial_mprotect(struct kunit *test)
 	expect_split_clears_leaf(test, mat_mprotect_readonly);
 }
 
+/* Start a zap that disables the test driver's memory around it. */
+static bool mat_start_disabling_zapper(struct mat_file *mf)
+{
+	mf->zap_disables = true;
+	return mat_start_zapper(mf);
+}
+
+static bool mat_zapper_holds_mem_lock(struct mat_file *mf, unsigned int ms)
+{
+	return wait_for_completion_timeout(&mf->zap_locked,
+					   msecs_to_jiffies(ms)) > 0;
+}
+
+/* Wait up to @ms for the zap thread to be queued on the driver's lock. */
+static bool mat_zapper_blocked_on_mem_lock(struct mat_file *mf,
+					   unsigned int ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
+
+	while (!rwsem_is_contended(&mf->mem_lock)) {
+		if (time_after(jiffies, deadline))
+			return false;
+		usleep_range(1000, 2000);
+	}
+	return true;
+}
+
+/*
+ * Gate hook, before the gate tries the driver's lock: a memory disable and
+ * zap starts and gets the lock. Hidden from rmap, the zap then waits for
+ * the rmap lock the mapper holds; visible, it completes (finding nothing).
+ */
+static void mat_zap_before_gate(struct mat_file *mf)
+{
+	struct kunit *test = mf->test;
+
+	if (!mat_start_disabling_zapper(mf))
+		return;
+	KUNIT_EXPECT_TRUE(test, mat_zapper_holds_mem_lock(mf, MAT_WAIT_MS));
+	if (mf->hide_from_rmap)
+		KUNIT_EXPECT_TRUE(test, mat_zapper_blocked_on_rmap(mf, MAT_WAIT_MS));
+	else
+		KUNIT_EXPECT_TRUE(test, mat_zap_finished_within(mf, MAT_WAIT_MS));
+}
+
+/*
+ * Gate hook, once the gate decided to populate and holds the driver's lock
+ * for read: a memory disable and zap starts, and must wait for that lock.
+ */
+static void mat_zap_after_gate_decided(struct mat_file *mf)
+{
+	struct kunit *test = mf->test;
+
+	if (mf->gate_said != MAT_GATE_POPULATE)
+		return;
+	if (!mat_start_disabling_zapper(mf))
+		return;
+	KUNIT_EXPECT_TRUE(test, mat_zapper_blocked_on_mem_lock(mf, MAT_WAIT_MS));
+	KUNIT_EXPECT_FALSE(test, completion_done(&mf->zap_locked));
+}
+
+/* ->mapped hook: note whether the action populated the whole VMA. */
+static void mat_note_population(struct mat_file *mf)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, mf->start);
+	unsigned long addr;
+
+	mf->populated_seen = false;
+	if (!vma)
+		return;
+	for (addr = mf->start; addr < mf->end; addr += PAGE_SIZE) {
+		struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+
+		if (follow_pfnmap_start(&args))
+			return;
+		follow_pfnmap_end(&args);
+	}
+	mf->populated_seen = true;
+}
+
+/*
+ * ->mapped hook, after population, the gate's lock dropped and, if hidden,
+ * the rmap lock still held: a memory disable and zap starts. It gets the
+ * driver's lock at once; hidden, it must then wait for mmap to complete.
+ */
+static void mat_zap_after_population(struct mat_file *mf)
+{
+	struct kunit *test = mf->test;
+
+	mat_note_population(mf);
+	if (!mat_start_disabling_zapper(mf))
+		return;
+	KUNIT_EXPECT_TRUE(test, mat_zapper_holds_mem_lock(mf, MAT_WAIT_MS));
+	if (mf->hide_from_rmap) {
+		KUNIT_EXPECT_TRUE(test, mat_zapper_blocked_on_rmap(mf, MAT_WAIT_MS));
+		KUNIT_EXPECT_FALSE(test, mat_zap_finished_within(mf, MAT_BLOCKED_MS));
+	} else {
+		KUNIT_EXPECT_TRUE(test, mat_zap_finished_within(mf, MAT_WAIT_MS));
+	}
+}
+
+/* A gated file whose memory is disabled and zapped while mmap() runs. */
+static struct mat_file *mat_gated_file(struct kunit *test, bool hidden)
+{
+	struct mat_file *mf = mat_file_create(test);
+
+	mf->gated = true;
+	mf->hide_from_rmap = hidden;
+	return mf;
+}
+
+/* mmap() @mf; once it returned, wait for its zap and check what is left. */
+static unsigned long mat_mmap_then_zapped(struct mat_file *mf)
+{
+	struct kunit *test = mf->test;
+	unsigned long addr = mat_mmap(mf, MAT_LEN, 0);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_ASSERT_NOT_NULL(test, mf->zapper);
+	KUNIT_ASSERT_TRUE(test, mat_zap_finished_within(mf, MAT_WAIT_MS));
+	/* Memory off and zapped: not a single PTE may be left. */
+	KUNIT_EXPECT_FALSE(test, mf->mem_enabled);
+	expect_range_unmapped(test, addr, MAT_LEN);
+	/* Every gate that said yes was closed again. */
+	KUNIT_EXPECT_EQ(test, mf->ungate_calls,
+			mf->gate_said == MAT_GATE_POPULATE ? 1 : 0);
+	return addr;
+}
+
+/* A zap holding the driver's lock when the gate runs: skip, not block. */
+static void gate_skips_zap_in_progress_hidden(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+
+	mf->before_gate_hook = mat_zap_before_gate;
+	mat_mmap_then_zapped(mf);
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_CONTENDED);
+}
+
+/* A zap that completed before the gate ran: the gate sees memory off. */
+static void gate_sees_completed_zap_visible(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, false);
+
+	mf->before_gate_hook = mat_zap_before_gate;
+	mat_mmap_then_zapped(mf);
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_DISABLED);
+}
+
+/*
+ * A zap that starts once the gate said yes waits for population to end,
+ * then removes all of it.
+ */
+static void gate_populated_then_zapped_hidden(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+
+	mf->gate_decided_hook = mat_zap_after_gate_decided;
+	mf->mapped_hook = mat_note_population;
+	mat_mmap_then_zapped(mf);
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_POPULATE);
+	KUNIT_EXPECT_TRUE(test, mf->populated_seen);
+}
+
+/* The same without hiding from rmap: the gate alone orders the two. */
+static void gate_populated_then_zapped_visible(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, false);
+
+	mf->gate_decided_hook = mat_zap_after_gate_decided;
+	mat_mmap_then_zapped(mf);
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_POPULATE);
+}
+
+/* A zap after population, while still hidden, removes all of it. */
+static void gate_zap_after_population_hidden(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+
+	mf->mapped_hook = mat_zap_after_population;
+	mat_mmap_then_zapped(mf);
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_POPULATE);
+	KUNIT_EXPECT_TRUE(test, mf->populated_seen);
+}
+
+/* Memory already off at mmap() time: nothing is populated. */
+static void gate_skips_disabled_memory(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+	unsigned long addr;
+
+	mf->mem_enabled = false;
+	addr = mat_mmap(mf, MAT_LEN, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_DISABLED);
+	KUNIT_EXPECT_EQ(test, mf->ungate_calls, 0);
+	expect_range_unmapped(test, addr, MAT_LEN);
+}
+
+/* Memory on and nothing in the way: the gate lets the action populate. */
+static void gate_open_populates(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+	unsigned long addr = mat_mmap(mf, MAT_LEN, 0);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_POPULATE);
+	KUNIT_EXPECT_EQ(test, mf->ungate_calls, 1);
+	KUNIT_EXPECT_FALSE(test, rwsem_is_locked(&mf->mem_lock));
+	expect_range_maps_pfn(test, addr, MAT_LEN, mf->pfn, mf->prot);
+}
+
+/* A thread holding the test driver's lock for write until released. */
+struct mat_holder {
+	struct mat_file *mf;
+	struct completion held;
+	struct completion release;
+	struct completion done;
+};
+
+static int mat_hold_fn(void *data)
+{
+	struct mat_holder *h = data;
+
+	down_write(&h->mf->mem_lock);
+	complete(&h->held);
+	wait_for_completion(&h->release);
+	up_write(&h->mf->mem_lock);
+	complete_all(&h->done);
+	return 0;
+}
+
+static void mat_release_holder(void *data)
+{
+	struct mat_holder *h = data;
+
+	complete(&h->release);
+	wait_for_completion(&h->done);
+}
+
+/*
+ * Any writer of the driver's lock (not only a zap) makes the gate skip
+ * rather than wait: best effort. The fault handler fills the VMA later.
+ */
+static void gate_skips_contended_lock(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+	struct mat_holder *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct task_struct *task;
+	unsigned long addr;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	h->mf = mf;
+	init_completion(&h->held);
+	init_completion(&h->release);
+	init_completion(&h->done);
+	task = kthread_run(mat_hold_fn, h, "mat_holder");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_release_holder, h));
+	wait_for_completion(&h->held);
+
+	addr = mat_mmap(mf, MAT_LEN, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ(test, mf->gate_said, MAT_GATE_CONTENDED);
+	expect_range_unmapped(test, addr, MAT_LEN);
+
+	mat_release_holder(h);
+	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr));
+	expect_range_maps_pfn(test, addr, PAGE_SIZE, mf->pfn, mf->prot);
+}
+
+/* A stacked driver's ->mmap that runs @mf's mmap_prepare, as ecryptfs does. */
+static int mat_stacked_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mat_file *mf = file->private_data;
+
+	return compat_vma_mmap(mf->file, vma);
+}
+
+static const struct file_operations mat_stacked_fops = {
+	.owner	= THIS_MODULE,
+	.mmap	= mat_stacked_mmap,
+};
+
+/* mmap() @mf through a stacked file, i.e. through compat_vma_mmap(). */
+static unsigned long mat_mmap_stacked(struct mat_file *mf)
+{
+	struct kunit *test = mf->test;
+	struct file *file;
+
+	file = anon_inode_create_getfile("[mmap_action_stacked]",
+					 &mat_stacked_fops, mf, O_RDWR, NULL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_fput, file));
+	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
+	return vm_mmap(file, 0, MAT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+}
+
+/*
+ * compat_vma_mmap() runs the action before the VMA is in the rmap tree, so
+ * a gated action must not populate there, nor call the gate.
+ */
+static void gate_compat_path_does_not_populate(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+	unsigned long addr = mat_mmap_stacked(mf);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ(test, mf->gate_calls, 0);
+	expect_range_unmapped(test, addr, MAT_LEN);
+}
+
+/* Control for the test above: an ungated action populates there. */
+static void compat_path_populates_ungated(struct kunit *test)
+{
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr = mat_mmap_stacked(mf);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	expect_range_maps_pfn(test, addr, MAT_LEN, mf->pfn, mf->prot);
+}
+
+/*
+ * A gated action that fails after populating (->mapped fails here) leaves
+ * no VMA, no page table and no lock behind: the gate is closed before the
+ * VMA is unmapped. The mapping has no neighbour to share tables with.
+ */
+static void gate_failure_leaks_nothing(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+	unsigned long addr, before;
+
+	mf->mapped_err = MAT_MAPPED_ERR;
+	mf->mapped_hook = mat_note_population;
+	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
+	before = mm_pgtables_bytes(current->mm);
+	addr = mat_mmap_congruent(mf, 0, SZ_4M);
+	KUNIT_EXPECT_EQ(test, (long)addr, (long)MAT_MAPPED_ERR);
+	KUNIT_EXPECT_TRUE(test, mf->populated_seen);
+	KUNIT_ASSERT_NE(test, mf->start, 0);
+	expect_no_vma(test, mf->start, mf->end);
+	KUNIT_EXPECT_EQ(test, mf->gate_calls, 1);
+	KUNIT_EXPECT_EQ(test, mf->ungate_calls, 1);
+	KUNIT_EXPECT_FALSE(test, rwsem_is_locked(&mf->mem_lock));
+	KUNIT_EXPECT_FALSE(test, mat_rmap_locked(mf));
+	KUNIT_EXPECT_EQ(test, mm_pgtables_bytes(current->mm), before);
+}
+
+/* Stress: disable/zap and enable the test driver's memory in a loop. */
+struct mat_stress {
+	struct mat_file *mf;
+	bool stop;
+	unsigned long zaps;
+	struct completion done;
+};
+
+static int mat_stress_zap_fn(void *data)
+{
+	struct mat_stress *st = data;
+	struct mat_file *mf = st->mf;
+
+	while (!READ_ONCE(st->stop)) {
+		down_write(&mf->mem_lock);
+		mf->mem_enabled = false;
+		unmap_mapping_range(mf->file->f_mapping, 0, 0, 1);
+		up_write(&mf->mem_lock);
+		WRITE_ONCE(st->zaps, st->zaps + 1);
+		usleep_range(10, 10 + get_random_u32_below(500));
+
+		down_write(&mf->mem_lock);
+		mf->mem_enabled = true;
+		up_write(&mf->mem_lock);
+		usleep_range(10, 10 + get_random_u32_below(500));
+	}
+	complete_all(&st->done);
+	return 0;
+}
+
+static void mat_stop_stress(void *data)
+{
+	struct mat_stress *st = data;
+
+	WRITE_ONCE(st->stop, true);
+	wait_for_completion(&st->done);
+}
+
+/*
+ * Count pages of [@start, @start + @len) still mapped, if the memory is
+ * off: a zap that disabled it must have removed them all. The caller holds
+ * mmap_lock; only the test takes the driver's lock under it.
+ */
+static unsigned long mat_stray_ptes(struct mat_file *mf, unsigned long start,
+				    unsigned long len)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, start);
+	unsigned long addr, stray = 0;
+
+	down_read(&mf->mem_lock);
+	for (addr = start; vma && !mf->mem_enabled && addr < start + len;
+	     addr += PAGE_SIZE) {
+		struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+
+		if (!follow_pfnmap_start(&args)) {
+			stray++;
+			follow_pfnmap_end(&args);
+		}
+	}
+	up_read(&mf->mem_lock);
+	return stray;
+}
+
+/*
+ * Bounded randomized race of gated, hidden mmap() against memory
+ * disable/zap on another thread. Lockdep records nothing for the gate's
+ * trylock, so this has to really run both sides at once: whenever the
+ * memory is off, no mapping may have a PTE.
+ */
+static void gate_stress_no_stray_pte(struct kunit *test)
+{
+	struct mat_file *mf = mat_gated_file(test, true);
+	struct mat_stress *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	unsigned long deadline, stray = 0, populated = 0, skipped = 0;
+	struct task_struct *task;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	st->mf = mf;
+	init_completion(&st->done);
+	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
+	task = kthread_run(mat_stress_zap_fn, st, "mat_stress_zap");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_stop_stress, st));
+
+	deadline = jiffies + msecs_to_jiffies(MAT_STRESS_MS);
+	for (i = 0; i < MAT_STRESS_ITERATIONS && time_before(jiffies, deadline); i++) {
+		unsigned long len = (1 + get_random_u32_below(MAT_NR_PAGES)) * PAGE_SIZE;
+		unsigned long addr;
+
+		mf->gate_said = MAT_GATE_NOT_CALLED;
+		addr = mat_mmap(mf, len, 0);
+		KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+		if (mf->gate_said == MAT_GATE_POPULATE)
+			populated++;
+		else
+			skipped++;
+
+		mmap_read_lock(current->mm);
+		stray += mat_stray_ptes(mf, addr, len);
+		mmap_read_unlock(current->mm);
+		vm_munmap(addr, len);
+	}
+	mat_stop_stress(st);
+
+	kunit_info(test, "%d mmaps: %lu populated, %lu skipped; %lu zaps",
+		   i, populated, skipped, st->zaps);
+	KUNIT_EXPECT_EQ(test, stray, 0);
+	/* Both sides ran: there was something to race. */
+	KUNIT_EXPECT_GT(test, populated, 0);
+	KUNIT_EXPECT_GT(test, st->zaps, 0);
+}
+
 static struct kunit_case mmap_action_test_cases[] = {
 	KUNIT_CASE(remap_maps_every_page),
 	KUNIT_CASE(remap_follows_pgoff),
@@ -950,6 +1505,18 @@ static struct kunit_case mmap_action_test_cases[] = {
 	KUNIT_CASE(huge_remap_without_huge_fault_gets_ptes),
 	KUNIT_CASE(huge_remap_partial_munmap),
 	KUNIT_CASE(huge_remap_partial_mprotect),
+	KUNIT_CASE(gate_open_populates),
+	KUNIT_CASE(gate_skips_disabled_memory),
+	KUNIT_CASE(gate_skips_contended_lock),
+	KUNIT_CASE(gate_skips_zap_in_progress_hidden),
+	KUNIT_CASE(gate_sees_completed_zap_visible),
+	KUNIT_CASE(gate_populated_then_zapped_hidden),
+	KUNIT_CASE(gate_populated_then_zapped_visible),
+	KUNIT_CASE(gate_zap_after_population_hidden),
+	KUNIT_CASE(gate_compat_path_does_not_populate),
+	KUNIT_CASE(compat_path_populates_ungated),
+	KUNIT_CASE(gate_failure_leaks_nothing),
+	KUNIT_CASE(gate_stress_no_stray_pte),
 	{}
 };
 
@@ -958,7 +1525,241 @@ static struct kunit_suite mmap_action_test_suite = {
 	.test_cases = mmap_action_test_cases,
 };
 
-kunit_test_suite(mmap_action_test_suite);
+/*
+ * Placement of PFN mappings for huge leaves: pfnmap_leaf_align() picks the
+ * leaf size from the physical range, pfnmap_get_unmapped_area() finds a VA
+ * congruent to the physical address modulo that size.
+ */
+
+/* What pfnmap_leaf_align() must say for a range that holds @natural. */
+static unsigned long mat_expected_align(unsigned long natural)
+{
+	unsigned long largest = mat_largest_leaf();
+
+	if (largest == PAGE_SIZE || natural == PAGE_SIZE)
+		return 0;
+	return min(natural, largest);
+}
+
+/* A 1G-aligned physical address that nothing maps. */
+static phys_addr_t mat_phys(void)
+{
+	return PFN_PHYS(mat_synthetic_pfn());
+}
+
+/* A 1G-aligned physical range of 2G holds PUD leaves. */
+static void align_pud_for_pud_aligned_range(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys(), SZ_2G),
+			mat_expected_align(PUD_SIZE));
+}
+
+/* Any length holding a whole aligned 1G block, not only powers of two. */
+static void align_pud_for_odd_length(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys(), SZ_1G + 6 * SZ_1M),
+			mat_expected_align(PUD_SIZE));
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys() - SZ_2M, SZ_1G + SZ_2M),
+			mat_expected_align(PUD_SIZE));
+}
+
+/* Never align to 1G a mapping that cannot hold a 1G leaf. */
+static void align_pmd_for_small_mapping(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys(), SZ_4M),
+			mat_expected_align(PMD_SIZE));
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys(), SZ_1G - PAGE_SIZE),
+			mat_expected_align(PMD_SIZE));
+	/* 1G long, but not holding an aligned 1G block. */
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys() + PAGE_SIZE, SZ_1G),
+			mat_expected_align(PMD_SIZE));
+}
+
+/* Mapping around an MSI-X table: starts 4K into a 2M block. */
+static void align_pmd_for_odd_offset(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys() + SZ_2M + PAGE_SIZE, SZ_4M),
+			mat_expected_align(PMD_SIZE));
+}
+
+/* Too small, or not holding an aligned 2M block: no alignment at all. */
+static void align_none_for_tiny_mapping(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys(), SZ_64K), 0);
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys() + PAGE_SIZE, SZ_2M), 0);
+	KUNIT_EXPECT_EQ(test, pfnmap_leaf_align(mat_phys(), SZ_2M),
+			mat_expected_align(PMD_SIZE));
+}
+
+/* The placing file: its mapping at page offset N maps PFN pfn + N. */
+static unsigned long mat_get_unmapped_area(struct file *file,
+					   unsigned long addr,
+					   unsigned long len,
+					   unsigned long pgoff,
+					   unsigned long flags)
+{
+	struct mat_file *mf = file->private_data;
+
+	return pfnmap_get_unmapped_area(file, addr, len, pgoff, flags,
+					PFN_PHYS(mf->pfn + pgoff));
+}
+
+static const struct file_operations mat_placed_fops = {
+	.owner			= THIS_MODULE,
+	.mmap_prepare		= mat_mmap_prepare,
+	.get_unmapped_area	= mat_get_unmapped_area,
+};
+
+static struct mat_file *mat_placed_file(struct kunit *test)
+{
+	struct mat_file *mf = mat_file_create_fops(test, &mat_placed_fops);
+
+	/* Placement only: faults would fill it. */
+	mf->lazy = true;
+	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
+	return mf;
+}
+
+static unsigned long mat_place(struct mat_file *mf, unsigned long addr,
+			       unsigned long len, unsigned long offset,
+			       unsigned long flags)
+{
+	return vm_mmap(mf->file, addr, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | flags, offset);
+}
+
+/* Expect @addr to be congruent to the PFN it maps modulo @align. */
+static void expect_congruent(struct kunit *test, struct mat_file *mf,
+			     unsigned long addr, unsigned long offset,
+			     unsigned long align)
+{
+	const unsigned long phys = PFN_PHYS(mf->pfn) + offset;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ_MSG(test, addr & (align - 1), phys & (align - 1),
+			    "va %#lx, pa %#lx, alignment %#lx", addr, phys, align);
+}
+
+/* A plain mmap(NULL) of a large range comes back aligned for PUD leaves. */
+static void place_large_mapping_for_pud(struct kunit *test)
+{
+	struct mat_file *mf = mat_placed_file(test);
+	const unsigned long align = mat_expected_align(PUD_SIZE);
+
+	if (!align)
+		kunit_skip(test, "no huge PFN leaves on this kernel");
+	expect_congruent(test, mf, mat_place(mf, 0, SZ_2G, 0, 0), 0, align);
+}
+
+/* The MSI-X hole case: the VA is 4K past a 2M boundary, as the PA is. */
+static void place_odd_offset_for_pmd(struct kunit *test)
+{
+	struct mat_file *mf = mat_placed_file(test);
+	const unsigned long align = mat_expected_align(PMD_SIZE);
+
+	if (!align)
+		kunit_skip(test, "no huge PFN leaves on this kernel");
+	expect_congruent(test, mf, mat_place(mf, 0, SZ_8M, PAGE_SIZE, 0),
+			 PAGE_SIZE, align);
+}
+
+/* MAP_FIXED at an unsuitable address is obeyed. */
+static void place_map_fixed_untouched(struct kunit *test)
+{
+	struct mat_file *mf = mat_placed_file(test);
+	unsigned long resv = vm_mmap(NULL, 0, SZ_1G + SZ_8M, PROT_NONE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	unsigned long want;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(resv));
+	want = ALIGN(resv, SZ_2M) + PAGE_SIZE;
+	KUNIT_EXPECT_EQ(test, mat_place(mf, want, SZ_4M, 0, MAP_FIXED), want);
+}
+
+/* A free, suitable hint is taken as it is. */
+static void place_suitable_hint_taken(struct kunit *test)
+{
+	struct mat_file *mf = mat_placed_file(test);
+	unsigned long resv = vm_mmap(NULL, 0, SZ_1G + SZ_8M, PROT_NONE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	unsigned long hint;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(resv));
+	hint = ALIGN(resv, SZ_2M);
+	KUNIT_ASSERT_EQ(test, 0, vm_munmap(resv, SZ_1G + SZ_8M));
+	KUNIT_EXPECT_EQ(test, mat_place(mf, hint, SZ_4M, 0, 0), hint);
+}
+
+/*
+ * Take all free address space of the test mm with PROT_NONE reservations.
+ * Returns the start of the first, largest one.
+ */
+static unsigned long mat_fill_address_space(struct kunit *test)
+{
+	unsigned long size, addr, first = 0;
+
+	for (size = rounddown_pow_of_two(TASK_SIZE); size >= PAGE_SIZE;
+	     size >>= 1) {
+		for (;;) {
+			addr = vm_mmap(NULL, 0, size, PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, 0);
+			if (IS_ERR_VALUE(addr))
+				break;
+			if (!first && size >= SZ_2G)
+				first = addr;
+		}
+	}
+	KUNIT_ASSERT_NE(test, first, 0);
+	return first;
+}
+
+/*
+ * The only free hole cannot hold an aligned mapping: it is taken anyway,
+ * unaligned, rather than failing.
+ */
+static void place_falls_back_without_aligned_hole(struct kunit *test)
+{
+	struct mat_file *mf = mat_placed_file(test);
+	unsigned long hole;
+
+	if (!mat_expected_align(PMD_SIZE))
+		kunit_skip(test, "no huge PFN leaves on this kernel");
+	hole = ALIGN(mat_fill_address_space(test), SZ_1G) + PAGE_SIZE;
+	KUNIT_ASSERT_EQ(test, 0, vm_munmap(hole, SZ_4M));
+	/* PA 2M-aligned, the hole 4K past a 2M boundary and just as long. */
+	KUNIT_EXPECT_EQ(test, mat_place(mf, 0, SZ_4M, 0, 0), hole);
+}
+
+/* No hole at all: the search's error comes back, not a bogus address. */
+static void place_reports_no_space(struct kunit *test)
+{
+	struct mat_file *mf = mat_placed_file(test);
+
+	mat_fill_address_space(test);
+	KUNIT_EXPECT_EQ(test, (long)mat_place(mf, 0, SZ_4M, 0, 0), -ENOMEM);
+}
+
+static struct kunit_case pfnmap_placement_test_cases[] = {
+	KUNIT_CASE(align_pud_for_pud_aligned_range),
+	KUNIT_CASE(align_pud_for_odd_length),
+	KUNIT_CASE(align_pmd_for_small_mapping),
+	KUNIT_CASE(align_pmd_for_odd_offset),
+	KUNIT_CASE(align_none_for_tiny_mapping),
+	KUNIT_CASE(place_large_mapping_for_pud),
+	KUNIT_CASE(place_odd_offset_for_pmd),
+	KUNIT_CASE(place_map_fixed_untouched),
+	KUNIT_CASE(place_suitable_hint_taken),
+	KUNIT_CASE(place_falls_back_without_aligned_hole),
+	KUNIT_CASE(place_reports_no_space),
+	{}
+};
+
+static struct kunit_suite pfnmap_placement_test_suite = {
+	.name = "pfnmap_placement",
+	.test_cases = pfnmap_placement_test_cases,
+};
+
+kunit_test_suites(&mmap_action_test_suite, &pfnmap_placement_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for mmap_prepare actions");
 MODULE_LICENSE("GPL");
