@@ -806,6 +806,47 @@ static void fault_maps_largest_leaf_cpu_supports(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pfn, mf->pfn);
 }
 
+/*
+ * munmap() of a page inside a huge leaf splits the VMA there. The leaf the
+ * split cuts through is cleared, all of it, whatever its level, and the
+ * fault handler maps what is left of it again, with leaves that fit the
+ * smaller VMAs. With PTEs only, the page before the hole stays mapped.
+ */
+static void fault_leaf_cleared_by_vma_split(struct kunit *test)
+{
+	const unsigned long leaf = mat_largest_leaf();
+	const unsigned long hole = SZ_1M, last = SZ_1G - PAGE_SIZE;
+	struct mat_file *mf = mat_file_create(test);
+	unsigned long addr, pfn = 0, size;
+
+	mf->lazy = true;
+	addr = mat_mmap_congruent(mf, 0, SZ_1G);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr));
+	KUNIT_ASSERT_EQ(test, 0, vm_munmap(addr + hole, PAGE_SIZE));
+
+	if (leaf > PAGE_SIZE) {
+		expect_range_unmapped(test, addr, hole);
+		expect_range_unmapped(test, addr + hole + PAGE_SIZE,
+				      leaf - hole - PAGE_SIZE);
+	} else {
+		expect_range_maps_pfn(test, addr, PAGE_SIZE, mf->pfn, mf->prot);
+	}
+
+	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr));
+	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr + last));
+	mmap_read_lock(current->mm);
+	/* [0, 1M) holds no PMD leaf: a PTE. */
+	size = __mat_leaf_size(addr, &pfn);
+	KUNIT_EXPECT_EQ(test, size, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, pfn, mf->pfn);
+	/* [1M + 4K, 1G) holds no PUD leaf: at most a PMD leaf. */
+	size = __mat_leaf_size(addr + last, &pfn);
+	KUNIT_EXPECT_EQ(test, size, min(leaf, PMD_SIZE));
+	KUNIT_EXPECT_EQ(test, pfn, mf->pfn + (last >> PAGE_SHIFT));
+	mmap_read_unlock(current->mm);
+}
+
 /* Map [@offset, @offset + @len) huge, VA and PFN congruent; check leaves. */
 static void expect_huge_remap(struct kunit *test, unsigned long offset,
 			      unsigned long len, const struct mat_seg *segs,
@@ -970,33 +1011,36 @@ static void huge_remap_without_huge_fault_gets_ptes(struct kunit *test)
 }
 
 /*
- * Splitting the first of two PMD leaves at [1M, 1M + 4K) (by @split)
- * clears all of it, and only it, as mmap_prepare.rst documents; a fault
- * maps the rest of it again. With PTEs only, nothing else changes.
+ * Splitting the first leaf of a huge mapping of @len bytes at [1M, 1M + 4K)
+ * (by @split) clears all of it, and only it, as mmap_prepare.rst documents;
+ * a fault maps the rest of it again. That leaf is the largest the CPU can
+ * map that fits twice in @len: a PMD leaf of 4M, a PUD leaf of 2G. With PTEs
+ * only, nothing else changes.
  */
-static void expect_split_clears_leaf(struct kunit *test,
+static void expect_split_clears_leaf(struct kunit *test, unsigned long len,
 				     int (*split)(unsigned long start,
 						  unsigned long end))
 {
-	const struct mat_seg second[] = { { SZ_2M, SZ_2M, PMD_SIZE } };
+	const unsigned long leaf = min(mat_largest_leaf(), len / 2);
+	const struct mat_seg rest[] = { { leaf, len - leaf, leaf } };
 	const struct mat_seg first[] = { { 0, PAGE_SIZE, PAGE_SIZE } };
-	const bool cleared = mat_largest_leaf() >= PMD_SIZE;
 	struct mat_file *mf = mat_file_create(test);
 	unsigned long addr;
 
 	mf->huge = true;
-	addr = mat_mmap_congruent(mf, 0, SZ_4M);
+	addr = mat_mmap_congruent(mf, 0, len);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	KUNIT_ASSERT_EQ(test, 0, split(addr + SZ_1M, addr + SZ_1M + PAGE_SIZE));
 
-	if (cleared) {
+	if (leaf >= PMD_SIZE) {
 		expect_range_unmapped(test, addr, SZ_1M);
 		expect_range_unmapped(test, addr + SZ_1M + PAGE_SIZE,
-				      SZ_1M - PAGE_SIZE);
+				      leaf - SZ_1M - PAGE_SIZE);
 	} else {
 		expect_range_maps_pfn(test, addr, SZ_1M, mf->pfn, mf->prot);
 	}
-	expect_leaves(test, mf, addr, second, ARRAY_SIZE(second));
+	if (leaf > PAGE_SIZE)
+		expect_leaves(test, mf, addr, rest, ARRAY_SIZE(rest));
 
 	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr));
 	expect_leaves(test, mf, addr, first, ARRAY_SIZE(first));
@@ -1010,13 +1054,25 @@ static int mat_munmap(unsigned long start, unsigned long end)
 /* munmap() of part of a PMD leaf. */
 static void huge_remap_partial_munmap(struct kunit *test)
 {
-	expect_split_clears_leaf(test, mat_munmap);
+	expect_split_clears_leaf(test, SZ_4M, mat_munmap);
 }
 
 /* mprotect() of part of a PMD leaf. */
 static void huge_remap_partial_mprotect(struct kunit *test)
 {
-	expect_split_clears_leaf(test, mat_mprotect_readonly);
+	expect_split_clears_leaf(test, SZ_4M, mat_mprotect_readonly);
+}
+
+/* munmap() of part of a PUD leaf (a PMD leaf without 1G pages). */
+static void huge_remap_partial_munmap_pud(struct kunit *test)
+{
+	expect_split_clears_leaf(test, SZ_2G, mat_munmap);
+}
+
+/* mprotect() of part of a PUD leaf (a PMD leaf without 1G pages). */
+static void huge_remap_partial_mprotect_pud(struct kunit *test)
+{
+	expect_split_clears_leaf(test, SZ_2G, mat_mprotect_readonly);
 }
 
 /* Start a zap that disables the test driver's memory around it. */
@@ -1464,6 +1520,8 @@ static void gate_stress_no_stray_pte(struct kunit *test)
 			populated++;
 		else
 			skipped++;
+		/* Let the zapper run here too, even on a single CPU. */
+		usleep_range(10, 10 + get_random_u32_below(200));
 
 		mmap_read_lock(current->mm);
 		stray += mat_stray_ptes(mf, addr, len);
@@ -1492,6 +1550,7 @@ static struct kunit_case mmap_action_test_cases[] = {
 	KUNIT_CASE(visible_vma_zap_runs_before_completion),
 	KUNIT_CASE(pud_leaf_support_matches_run),
 	KUNIT_CASE(fault_maps_largest_leaf_cpu_supports),
+	KUNIT_CASE(fault_leaf_cleared_by_vma_split),
 	KUNIT_CASE(huge_remap_pud_aligned),
 	KUNIT_CASE(huge_remap_pud_aligned_page_tables),
 	KUNIT_CASE(huge_remap_pmd_aligned),
@@ -1505,6 +1564,8 @@ static struct kunit_case mmap_action_test_cases[] = {
 	KUNIT_CASE(huge_remap_without_huge_fault_gets_ptes),
 	KUNIT_CASE(huge_remap_partial_munmap),
 	KUNIT_CASE(huge_remap_partial_mprotect),
+	KUNIT_CASE(huge_remap_partial_munmap_pud),
+	KUNIT_CASE(huge_remap_partial_mprotect_pud),
 	KUNIT_CASE(gate_open_populates),
 	KUNIT_CASE(gate_skips_disabled_memory),
 	KUNIT_CASE(gate_skips_contended_lock),
