@@ -17,9 +17,14 @@ n=$(lgit rev-list --count "$BASE_TAG..HEAD")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 lgit format-patch -q --zero-commit --no-signature -o "$tmp" "$BASE_TAG..HEAD" >/dev/null
+# get_maintainer.pl looks up the commits of Fixes: tags with git log to Cc
+# their authors; the base has no history, so git's complaints about those
+# commits are dropped (and nobody is added for them).
 gm() {
 	(cd "$LINUX" && perl scripts/get_maintainer.pl --no-git --no-git-fallback \
-		--no-rolestats --no-s --no-multiline --separator=$'\n' "$@" "$tmp"/*.patch) |
+		--no-rolestats --no-s --no-multiline --separator=$'\n' "$@" "$tmp"/*.patch \
+		2> >(grep -v -e '^fatal: ambiguous argument' -e "^Use '--' to separate" \
+			-e "^'git <command>" >&2)) |
 		grep -v -F -e "$SERIES_AUTHOR_EMAIL" | sed '/^$/d' | sort -u
 }
 to=$(gm --no-r --no-l)
