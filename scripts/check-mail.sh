@@ -28,4 +28,8 @@ n=$(grep -c '^From: ' "$tmp/series.mbx")
 want=$(lgit rev-parse 'HEAD^{tree}')
 got=$(git -C "$wt" rev-parse 'HEAD^{tree}')
 [ "$want" = "$got" ] || die "b4 am + git am gives tree $got, build/linux has $want"
-echo "b4 am: $n patches apply to $BASE_TAG and give build/linux's tree"
+# Whoever sent the mails, every commit keeps its author (in-body From:).
+[ "$(lgit log --format='%an <%ae>' "$BASE_TAG..HEAD")" = \
+  "$(git -C "$wt" log --format='%an <%ae>' "$BASE_TAG..HEAD")" ] ||
+	die "b4 am + git am gives commits of other authors than build/linux's"
+echo "b4 am: $n patches apply to $BASE_TAG and give build/linux's tree and authors"
