@@ -17,13 +17,15 @@
 #   make checkpatch checkpatch.pl --strict on every patch
 #   make prefixes   build what each patch touches, patch by patch (W=1)
 #   make vma-tests  tools/testing/vma, built and run in userspace
+#   make bench      the unpatched base against the series in QEMU: mmap,
+#                   first touch, DMA map of vfio-pci BARs -> out/bench.*
 #   make clean      remove build/ and out/
 
 SHELL := /bin/bash
 S := scripts
 
 .PHONY: all check setup apply export kunit mail checkpatch prefixes \
-	roundtrip mail-check test-kernel e2e vma-tests clean
+	roundtrip mail-check test-kernel e2e vma-tests bench clean
 
 all: setup apply test-kernel mail
 
@@ -66,6 +68,9 @@ kunit: apply
 
 e2e: apply
 	@$(S)/e2e.sh
+
+bench: apply
+	@$(S)/bench.sh
 
 clean:
 	rm -rf build out

@@ -52,8 +52,9 @@ args=()
 while read -r a; do [ -n "$a" ] && args+=(--to="$a"); done <<<"$to"
 while read -r a; do [ -n "$a" ] && args+=(--cc="$a"); done <<<"$cc"
 
-rm -rf "$OUT"
+# Only the mails are replaced: out/ also holds make bench's report.
 mkdir -p "$OUT"
+rm -f "$OUT"/*.patch "$OUT/series.mbox"
 # --from: From: the sender, and an in-body From: where the author differs.
 lgit format-patch -q --cover-letter --thread=shallow --no-signature \
 	--base="$BASE_TAG" --subject-prefix=PATCH --from="$sender" "${args[@]}" \
@@ -93,4 +94,4 @@ PY
 cat "$OUT"/*.patch >"$OUT/series.mbox"
 
 echo "mail-ready series ($n patches + cover letter) in $OUT:"
-(cd "$OUT" && ls -1)
+(cd "$OUT" && ls -1 -- *.patch series.mbox)

@@ -14,6 +14,8 @@ packages=(
 	qemu-system-x86 busybox-static file uuid-dev
 	# the mail-ready series: b4 am test of the produced mbox
 	git b4
+	# make bench: the chart (Debian's python3 in /usr/bin)
+	python3-matplotlib
 )
 missing=()
 for p in "${packages[@]}"; do

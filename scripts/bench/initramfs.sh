@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the benchmark initramfs: busybox (Debian's busybox-static), the
+# static vfio-bar-bench and scripts/bench/init. Prints the cpio's path.
+. "$(dirname "$0")/../lib.sh"
+
+prog=$("$TOP/scripts/bench/build.sh")
+dir=$BUILD/bench
+root=$dir/initramfs
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,bench}
+cp /bin/busybox "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list | grep -v -x busybox); do
+	ln -sf busybox "$root/bin/$applet"
+done
+install -m 755 "$TOP/scripts/bench/init" "$root/init"
+install -m 755 "$prog" "$root/bench/vfio-bar-bench"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$dir/initramfs.cpio.gz"
+echo "$dir/initramfs.cpio.gz"
