@@ -49,7 +49,7 @@ done
 {
 	echo "HOST-INFO name=$name"
 	echo "HOST-INFO label=$label"
-	echo "HOST-INFO kernel_dir=$kdir"
+	echo "HOST-INFO kernel_dir=${kdir#"$TOP"/}"
 	echo "HOST-INFO qemu=$(qemu-system-x86_64 --version | head -n 1)"
 	echo "HOST-INFO date=$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "HOST-INFO loadavg_before=$(cut -d' ' -f1 /proc/loadavg)"
