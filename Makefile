@@ -25,7 +25,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all check setup apply export kunit mail checkpatch prefixes \
-	roundtrip mail-check test-kernel e2e vma-tests bench clean
+	roundtrip mail-check test-kernel e2e vma-tests bench bench-check clean
 
 all: setup apply test-kernel mail
 
@@ -69,8 +69,15 @@ kunit: apply
 e2e: apply
 	@$(S)/e2e.sh
 
+# make bench is not part of make check; its cheap checks are (the program
+# builds, the report reads scripts/bench/sample/).
+check: bench-check
+
 bench: apply
 	@$(S)/bench.sh
+
+bench-check: apply
+	@$(S)/bench/check.sh
 
 clean:
 	rm -rf build out

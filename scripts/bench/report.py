@@ -245,6 +245,9 @@ def table(d):
       f"{ib.get('loadavg_after', '?')}, patched {ip.get('loadavg_before', '?')}/"
       f"{ip.get('loadavg_after', '?')}")
     w("cells: median [min-max]; ratio: patched median / base median")
+    w("mappings: mmap(NULL) of the whole BAR; hand-aligned as QEMU does it (its mmap()")
+    w("latency is the whole reserve, trim and MAP_FIXED sequence); offset 2M+4K to the")
+    w("BAR's end. Each test maps afresh: the DMA maps are of untouched mappings.")
     for metric, test, unit, text, _ in METRICS:
         w("")
         w(f"{text}" + (f" ({unit})" if unit else ""))

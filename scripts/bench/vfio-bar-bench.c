@@ -19,7 +19,8 @@
  *   test=touch    mmap() latency (for 'aligned' the whole sequence), one
  *                 read per 4 KiB page with the minor faults it took
  *                 (getrusage), PageTables: of /proc/meminfo before the
- *                 mmap, after it and after the touch, and munmap();
+ *                 mmap (once the frees of earlier munmap()s are done),
+ *                 after it and after the touch, and munmap();
  *   test=type1    VFIO_IOMMU_MAP_DMA of the mapping (type1v2 container),
  *                 its faults, VFIO_IOMMU_UNMAP_DMA;
  *   test=iommufd  IOMMU_IOAS_MAP of the mapping (device cdev attached to
@@ -124,6 +125,25 @@ static long page_tables_kb(void)
 	fclose(f);
 	if (kb < 0)
 		fail("no PageTables: in /proc/meminfo");
+	return kb;
+}
+
+/*
+ * The kernel frees page tables after an RCU grace period, so PageTables:
+ * still counts those of the last munmap() for a while: wait until it holds
+ * still (at most 2 s), untimed, before a measurement starts.
+ */
+static long settled_page_tables_kb(void)
+{
+	long kb = page_tables_kb(), prev;
+	int i, still = 0;
+
+	for (i = 0; i < 200 && still < 3; i++) {
+		usleep(10000);
+		prev = kb;
+		kb = page_tables_kb();
+		still = kb == prev ? still + 1 : 0;
+	}
 	return kb;
 }
 
@@ -263,7 +283,7 @@ static void test_touch(struct dev *d, enum style s, int rep)
 	long pt0, pt1, pt2, f0, f1;
 	struct mapping m;
 
-	pt0 = page_tables_kb();
+	pt0 = settled_page_tables_kb();
 	map_or_fail(d, s, &m, &map_ns);
 	pt1 = page_tables_kb();
 	f0 = minor_faults();

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The cheap part of the benchmark that make check runs (make bench itself
+# is not part of it): the benchmark kernel's config is the test kernel's
+# minus scripts/bench/config-drop, the benchmark program builds, and the
+# report reads the committed sample output (scripts/bench/sample/) into a
+# table, JSON and PNG, and refuses a truncated log.
+# Ends with 'N passed, N failed'.
+. "$(dirname "$0")/../lib.sh"
+
+B=$TOP/scripts/bench
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { echo "bench check: $1: ok"; passed=$((passed + 1)); }
+bad() { echo "bench check: $1: FAILED" >&2; failed=$((failed + 1)); }
+
+drop=$(grep '^CONFIG_' "$B/config-drop" | sed 's/$/=/')
+if diff <(grep '^CONFIG_' "$TOP/kunit/x86_64.kunitconfig" | grep -v -F -e "$drop") \
+	<(grep '^CONFIG_' "$TOP/kunit/x86_64-bench.kunitconfig") >&2; then
+	ok "kunit/x86_64-bench.kunitconfig is kunit/x86_64.kunitconfig minus config-drop"
+else
+	bad "kunit/x86_64-bench.kunitconfig is not kunit/x86_64.kunitconfig minus config-drop"
+fi
+
+if "$B/build.sh" >/dev/null; then ok "vfio-bar-bench builds (static)"; else bad "vfio-bar-bench builds"; fi
+
+sample=$B/sample
+if /usr/bin/python3 "$B/report.py" "$sample/base.log" "$sample/patched.log" "$tmp" >/dev/null &&
+	[ -s "$tmp/bench.txt" ] && [ -s "$tmp/bench.png" ] &&
+	want=$(cat "$sample"/*.log | grep -c '^BENCH ') &&
+	got=$(/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(sum(len(k["samples"]) for k in d["kernels"].values()))' "$tmp/bench.json") &&
+	[ "$want" = "$got" ] && grep -q '^Targets for the series' "$tmp/bench.txt"; then
+	ok "the report reads the sample output ($got samples)"
+else
+	bad "the report reads the sample output"
+fi
+
+grep -v '^BENCH-DONE' "$sample/patched.log" >"$tmp/truncated.log"
+if /usr/bin/python3 "$B/report.py" "$sample/base.log" "$tmp/truncated.log" "$tmp" --no-png >/dev/null 2>&1; then
+	bad "the report refuses a log without BENCH-DONE"
+else
+	ok "the report refuses a log without BENCH-DONE"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
