@@ -33,12 +33,16 @@ if [ -f "$dir/arch/x86/boot/bzImage" ] && [ "$(cat "$dir/.bench-stamp" 2>/dev/nu
 	exit 0
 fi
 rm -f "$dir/.bench-stamp"
-start=$(date +%s)
 if [ -n "${KBUILD_LOCK:-}" ]; then
 	note "waiting for the build lock $KBUILD_LOCK"
-	out=$(flock "$KBUILD_LOCK" "${build[@]}")
-else
-	out=$("${build[@]}")
+	exec {lock}>>"$KBUILD_LOCK"
+	flock "$lock"
+fi
+start=$(date +%s)
+out=$("${build[@]}")
+if [ -n "${KBUILD_LOCK:-}" ]; then
+	flock -u "$lock"
+	exec {lock}>&-
 fi
 [ "$out" = "$dir" ] || die "the $kind kernel was built in '$out', expected $dir"
 # The same config for both: base-kernel.sh must not have filtered out
