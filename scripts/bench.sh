@@ -18,13 +18,24 @@ phase() { echo "bench [$1/6] $2 ($(( $(date +%s) - start )) s)"; }
 
 phase 1 "benchmark program and initramfs"
 initrd=$("$B/initramfs.sh")
+# Both kernels under one hold of the build lock: others' builds queued in
+# between would otherwise delay the second by their whole length.
+if [ -n "${KBUILD_LOCK:-}" ]; then
+	note "waiting for the build lock $KBUILD_LOCK"
+	exec {lock}>>"$KBUILD_LOCK"
+	flock "$lock"
+fi
 phase 2 "unpatched base kernel ($BASE_TAG)"
-base=$("$B/kernel.sh" base)
+base=$(KBUILD_LOCK='' "$B/kernel.sh" base)
 n=$(lgit rev-list --count "$BASE_TAG..HEAD")
 label="$BASE_TAG + $n patches ($(lgit rev-parse --short=12 HEAD))"
 [ -z "$(lgit status --porcelain --untracked-files=no)" ] || label="$label + uncommitted changes"
 phase 3 "patched kernel (build/linux: $label)"
-patched=$("$B/kernel.sh" patched)
+patched=$(KBUILD_LOCK='' "$B/kernel.sh" patched)
+if [ -n "${KBUILD_LOCK:-}" ]; then
+	flock -u "$lock"
+	exec {lock}>&-
+fi
 phase 4 "booting the base guest (BARs: ${BENCH_SIZES:-64M 2G 32G}; ${BENCH_REPS:-5} repetitions)"
 "$B/run.sh" base "$base" "$initrd" "$BASE_TAG"
 phase 5 "booting the patched guest"
