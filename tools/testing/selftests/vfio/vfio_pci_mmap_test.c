@@ -16,6 +16,12 @@
  *  - a forked child shares the mapping;
  *  - invalid mmap() and mremap() requests fail with the errno of v7.3.
  *
+ * The populated_* tests and the stress after them check what a kernel that
+ * populates BAR mappings at mmap() time promises on top: no fault on the
+ * first touch of a mapping it placed, nothing populated while memory
+ * decode is off, and nothing left mapped after a zap, however population
+ * and memory decode toggles interleave.
+ *
  * The test uses the largest prefetchable, mmap-able BAR of the device and
  * writes to it, so it must only be run on a device whose BAR behaves like
  * memory (e.g. QEMU's ivshmem-plain BAR2, or a GPU's VRAM aperture).
@@ -33,6 +39,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1212,6 +1219,416 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, bad_mmap_args, TIMEOUT_SHORT)
 	/* The failed mremap() calls left the original mapping working. */
 	ASSERT_READ_OK(&self->map, 0);
 	ASSERT_READ_OK(&self->map, self->npages - 1);
+}
+
+/*
+ * Population at mmap() time. A kernel that populates BAR mappings when they
+ * are created (and placed so that they can use huge leaves) takes no fault
+ * on their first touch; the fault path still refills them after a zap.
+ */
+
+/* Minor faults of this process so far. */
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return -1;
+	return ru.ru_minflt;
+}
+
+/*
+ * Read the first slot of every page of @m (not a write: a write to a page
+ * that a read did not fault in would not fault either). Out of line, so
+ * that no local of touch_pages() changes between sigsetjmp() and a fault.
+ */
+static noinline u64 __touch_pages(const struct bar_map *m)
+{
+	u64 sum = 0;
+	size_t off;
+
+	for (off = 0; off < m->len; off += page_size)
+		sum += READ_ONCE(*(u64 *)(m->va + off));
+	return sum;
+}
+
+/*
+ * Touch every page of @m and return the number of page faults it took, or
+ * -1 if a touch raised a signal.
+ */
+static long touch_faults(const struct bar_map *m)
+{
+	struct fault_guard guard;
+	long before, after;
+	u64 sum;
+
+	before = minor_faults();
+	if (sigsetjmp(guard.jmp, 1))
+		return -1;
+	WRITE_ONCE(fault_guard, &guard);
+	sum = __touch_pages(m);
+	WRITE_ONCE(fault_guard, NULL);
+	after = minor_faults();
+
+	/* Keep the reads. */
+	if (sum == 1)
+		ksft_print_msg("sum %llu\n", (unsigned long long)sum);
+	return after - before;
+}
+
+#define EAGER_REPORT_FMT \
+	"vfio_pci_mmap: eager %s: len=%#zx offset=%#zx va=%#llx first_touch_faults=%ld\n"
+
+/* Map [@offset, @offset + @len) of the BAR into @m: 0, or -errno. */
+static int bar_map_range(struct bar_map *m, struct vfio_pci_device *device,
+			 struct vfio_pci_bar *bar, size_t offset, size_t len)
+{
+	void *va = mmap_bar(device, bar, offset, len);
+
+	if (va == MAP_FAILED)
+		return -errno;
+	m->va = va;
+	m->offset = offset;
+	m->len = len;
+	return 0;
+}
+
+/* A plain mmap(NULL) of the whole BAR is populated: no fault on first touch. */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_whole_bar, TIMEOUT_ONE_PASS)
+{
+	long faults;
+
+	/* Fault in the stack and the rusage pages first. */
+	ASSERT_LE(0, minor_faults());
+	ASSERT_MAP_WHOLE_BAR();
+
+	faults = touch_faults(&self->map);
+	ksft_print_msg(EAGER_REPORT_FMT, "whole", self->size, (size_t)0,
+		       (unsigned long long)(uintptr_t)self->map.va, faults);
+	ASSERT_EQ(0, faults);
+}
+
+/*
+ * The DPDK case, a mapping around an MSI-X table at offset 2 MiB + 4 KiB
+ * (so PTEs up to the first 2 MiB boundary, then PMD leaves, then a PTE):
+ * also populated.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_odd_offset, TIMEOUT_SHORT)
+{
+	const size_t offset = SZ_2M + SZ_4K, len = SZ_64M - SZ_2M;
+	struct bar_map m;
+	long faults;
+	int ret;
+
+	if (self->size < offset + len)
+		SKIP(return, "BAR %d too small (size=%#zx)", self->bar_index,
+		     self->size);
+
+	ASSERT_LE(0, minor_faults());
+	ret = bar_map_range(&m, self->device, self->bar, offset, len);
+	ASSERT_EQ(0, ret) TH_LOG("mmap: %s", strerror(-ret));
+
+	faults = touch_faults(&m);
+	ksft_print_msg(EAGER_REPORT_FMT, "odd_offset", len, offset,
+		       (unsigned long long)(uintptr_t)m.va, faults);
+	EXPECT_EQ(0, faults);
+	ASSERT_EQ(0, munmap(m.va, m.len));
+}
+
+/*
+ * A mapping made while memory decode is off is not populated: it SIGBUSes,
+ * and once memory is back the pages come in through faults.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, not_populated_while_disabled, TIMEOUT_SHORT)
+{
+	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
+	struct bar_map m;
+	long before, after;
+	int i, ret;
+
+	set_memory_enable(self->device, false);
+	ret = bar_map_range(&m, self->device, self->bar, 0, self->size);
+	ASSERT_EQ(0, ret) TH_LOG("mmap: %s", strerror(-ret));
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_READ_FAULTS(&m, pages[i], SIGBUS);
+
+	set_memory_enable(self->device, true);
+	before = minor_faults();
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_WRITE_OK(&m, pages[i]);
+	after = minor_faults();
+	/* Three pages far apart: at least two leaves to fault in. */
+	EXPECT_LE(2, after - before);
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_READ_OK(&m, pages[i]);
+	ASSERT_EQ(0, munmap(m.va, m.len));
+}
+
+/*
+ * Disabling memory decode zaps a populated mapping completely: every page
+ * sampled (one per 2 MiB) SIGBUSes; after re-enabling, faults refill it.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, zap_removes_populated_mapping,
+	       TIMEOUT_SHORT)
+{
+	const size_t stride = SZ_2M / page_size ?: 1;
+	size_t page;
+
+	ASSERT_LE(0, minor_faults());
+	ASSERT_MAP_WHOLE_BAR();
+	ASSERT_EQ(0, touch_faults(&self->map));
+
+	for (page = 0; page < self->npages; page += stride)
+		ASSERT_WRITE_OK(&self->map, page);
+
+	set_memory_enable(self->device, false);
+	for (page = 0; page < self->npages; page += stride)
+		ASSERT_READ_FAULTS(&self->map, page, SIGBUS);
+	ASSERT_READ_FAULTS(&self->map, self->npages - 1, SIGBUS);
+
+	set_memory_enable(self->device, true);
+	for (page = 0; page < self->npages; page += stride)
+		ASSERT_READ_OK(&self->map, page);
+}
+
+/*
+ * Two mappings of the same BAR at once, both populated: what one writes the
+ * other reads, and unmapping one leaves the other working.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, two_live_mappings, TIMEOUT_SHORT)
+{
+	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
+	struct bar_map second;
+	int i, ret;
+
+	ASSERT_LE(0, minor_faults());
+	ASSERT_MAP_WHOLE_BAR();
+	ret = bar_map_range(&second, self->device, self->bar, 0, self->size);
+	ASSERT_EQ(0, ret) TH_LOG("mmap: %s", strerror(-ret));
+	EXPECT_EQ(0, touch_faults(&second));
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_WRITE_OK(&self->map, pages[i]);
+		ASSERT_READ_OK(&second, pages[i]);
+	}
+
+	ASSERT_EQ(0, munmap(self->map.va, self->map.len));
+	self->map.va = NULL;
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_READ_OK(&second, pages[i]);
+		ASSERT_WRITE_OK(&second, pages[i]);
+	}
+	ASSERT_EQ(0, munmap(second.va, second.len));
+}
+
+/*
+ * The BAR already mapped by someone else, through its sysfs resource file
+ * (which reserves a memory type for it): mmap() through vfio still works,
+ * populated, and both mappings see the same data.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, bar_mapped_through_sysfs, TIMEOUT_SHORT)
+{
+	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
+	struct bar_map sysfs = { .offset = 0, .len = self->size };
+	char path[128];
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%d",
+		 device_bdf, self->bar_index);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		SKIP(return, "resource%d: %s", self->bar_index, strerror(errno));
+	sysfs.va = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			fd, 0);
+	close(fd);
+	if (sysfs.va == MAP_FAILED)
+		SKIP(return, "mmap of resource%d: %s", self->bar_index,
+		     strerror(errno));
+
+	ASSERT_LE(0, minor_faults());
+	ASSERT_MAP_WHOLE_BAR();
+	EXPECT_EQ(0, touch_faults(&self->map));
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_WRITE_OK(&self->map, pages[i]);
+		ASSERT_READ_OK(&sysfs, pages[i]);
+	}
+	ASSERT_EQ(0, munmap(sysfs.va, sysfs.len));
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_READ_OK(&self->map, pages[i]);
+}
+
+/* populate_stress bounds: this many toggles, or this long. */
+#define POP_STRESS_TOGGLES	10000UL
+#define POP_STRESS_NS		(60ULL * 1000 * 1000 * 1000)
+
+struct pop_ctx {
+	struct vfio_pci_device *device;
+	struct vfio_pci_bar *bar;
+	size_t size;
+	u16 cmd;
+
+	/* The toggler's state word (MEM_WORD()). */
+	u64 word;
+	/* The mapping the mapper has live, or NULL; its length. */
+	char *live;
+	size_t live_len;
+	/* Bumped by the mapper around unmapping @live. */
+	u64 live_gen;
+	bool stop;
+
+	unsigned long toggles;
+	unsigned long maps, map_failures;
+	unsigned long probes, disabled_probes, stray, sigbus, other_signals;
+};
+
+/* Thread A: toggle memory decode until told to stop or enough toggles. */
+static void *pop_toggler(void *arg)
+{
+	struct pop_ctx *ctx = arg;
+	u64 deadline = now_ns() + POP_STRESS_NS;
+	unsigned long i;
+	u64 gen = 0;
+
+	for (i = 0; i < POP_STRESS_TOGGLES && now_ns() < deadline; i++) {
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_DISABLING),
+				 __ATOMIC_SEQ_CST);
+		vfio_pci_config_writew(ctx->device, PCI_COMMAND,
+				       ctx->cmd & ~PCI_COMMAND_MEMORY);
+		gen++;
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_OFF),
+				 __ATOMIC_RELEASE);
+		spin_ns(20000);
+
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_ENABLING),
+				 __ATOMIC_SEQ_CST);
+		vfio_pci_config_writew(ctx->device, PCI_COMMAND,
+				       ctx->cmd | PCI_COMMAND_MEMORY);
+		__atomic_store_n(&ctx->word, MEM_WORD(gen, MEM_ON),
+				 __ATOMIC_RELEASE);
+		spin_ns(20000);
+	}
+
+	ctx->toggles = i;
+	__atomic_store_n(&ctx->stop, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Thread B: map the BAR (populated where memory is on), publish, unmap. */
+static void *pop_mapper(void *arg)
+{
+	struct pop_ctx *ctx = arg;
+
+	while (!__atomic_load_n(&ctx->stop, __ATOMIC_ACQUIRE)) {
+		char *va = mmap_bar(ctx->device, ctx->bar, 0, ctx->size);
+
+		if (va == MAP_FAILED) {
+			ctx->map_failures++;
+			continue;
+		}
+		ctx->maps++;
+		__atomic_store_n(&ctx->live, va, __ATOMIC_RELEASE);
+		spin_ns(200000);
+
+		/* Retract the mapping before it goes away. */
+		__atomic_store_n(&ctx->live, NULL, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&ctx->live_gen, 1, __ATOMIC_SEQ_CST);
+		munmap(va, ctx->size);
+		__atomic_add_fetch(&ctx->live_gen, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*
+ * Thread C: while memory decode is known to be off, read the live mapping
+ * at pages spread over it: every read must fail. A read that succeeds is a
+ * stray entry the zap left behind (or that population added after it).
+ */
+static void *pop_prober(void *arg)
+{
+	struct pop_ctx *ctx = arg;
+	size_t npages = ctx->size / page_size;
+	unsigned long i;
+
+	for (i = 0; !__atomic_load_n(&ctx->stop, __ATOMIC_ACQUIRE); i++) {
+		u64 gen = __atomic_load_n(&ctx->live_gen, __ATOMIC_ACQUIRE);
+		char *va = __atomic_load_n(&ctx->live, __ATOMIC_ACQUIRE);
+		struct bar_map m = { .va = va, .offset = 0, .len = ctx->size };
+		u64 before, after, val;
+		size_t page;
+		bool ok;
+		int sig;
+
+		if (!va || (gen & 1))
+			continue;
+		page = (i * 7919) % npages;
+
+		before = __atomic_load_n(&ctx->word, __ATOMIC_ACQUIRE);
+		if (MEM_WORD_STATE(before) != MEM_OFF)
+			continue;
+		ok = read_page(&m, page, &val, &sig);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		after = __atomic_load_n(&ctx->word, __ATOMIC_ACQUIRE);
+
+		/* The mapping went away under us: SIGSEGV, not a finding. */
+		if (gen != __atomic_load_n(&ctx->live_gen, __ATOMIC_ACQUIRE))
+			continue;
+		ctx->probes++;
+		if (!ok && sig == SIGBUS)
+			ctx->sigbus++;
+		else if (!ok)
+			ctx->other_signals++;
+		if (before != after)
+			continue;
+		ctx->disabled_probes++;
+		if (ok)
+			ctx->stray++;
+	}
+	return NULL;
+}
+
+#define POP_REPORT_FMT \
+	"populate_stress: toggles=%lu maps=%lu map_failures=%lu probes=%lu disabled_probes=%lu sigbus=%lu stray=%lu\n"
+
+/*
+ * Race population at mmap() against memory decode being toggled: one
+ * thread maps and unmaps the whole BAR, one toggles memory decode, one reads
+ * the live mapping whenever decode is off. No read may succeed while decode
+ * is known to be off for its whole duration.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, populate_stress, 150)
+{
+	pthread_t toggler, mapper, prober;
+	struct pop_ctx *ctx;
+
+	ctx = calloc(1, sizeof(*ctx));
+	ASSERT_NE(NULL, ctx);
+	ctx->device = self->device;
+	ctx->bar = self->bar;
+	ctx->size = self->size;
+	ctx->cmd = vfio_pci_config_readw(self->device, PCI_COMMAND);
+	ctx->word = MEM_WORD(0, MEM_ON);
+
+	ASSERT_EQ(0, pthread_create(&mapper, NULL, pop_mapper, ctx));
+	ASSERT_EQ(0, pthread_create(&prober, NULL, pop_prober, ctx));
+	ASSERT_EQ(0, pthread_create(&toggler, NULL, pop_toggler, ctx));
+	pthread_join(toggler, NULL);
+	pthread_join(prober, NULL);
+	pthread_join(mapper, NULL);
+	set_memory_enable(self->device, true);
+
+	ksft_print_msg(POP_REPORT_FMT, ctx->toggles, ctx->maps,
+		       ctx->map_failures, ctx->probes, ctx->disabled_probes,
+		       ctx->sigbus, ctx->stray);
+	ASSERT_EQ(0, ctx->stray);
+	ASSERT_EQ(0, ctx->map_failures);
+	ASSERT_EQ(0, ctx->other_signals);
+	/* The race ran: mappings came and went, and were probed while off. */
+	ASSERT_LT(10, ctx->maps);
+	ASSERT_LT(0, ctx->disabled_probes);
+	free(ctx);
 }
 
 int main(int argc, char *argv[])
