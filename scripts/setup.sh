@@ -13,8 +13,9 @@ packages=(
 	python3 python3-ply python3-git
 	# tools/testing/vma
 	liburcu-dev
-	# booting the test kernels; the end-to-end initramfs and selftests
-	qemu-system-x86 busybox-static file uuid-dev
+	# booting the test kernels (arm64: -M virt boots the Image directly, no
+	# firmware); the end-to-end initramfs and selftests
+	qemu-system-x86 qemu-system-arm busybox-static file uuid-dev
 	# the mail-ready series: b4 am test of the produced mbox
 	git b4
 )
