@@ -114,8 +114,9 @@ FIXTURE_SETUP(mdev)
 
 	/* A leftover of an earlier run would make create fail. */
 	snprintf(path, sizeof(path), "%s/remove", self->dev);
-	if (!access(path, F_OK))
+	if (!access(path, F_OK)) {
 		ASSERT_EQ(0, sysfs_write(path, "1"));
+	}
 	snprintf(path, sizeof(path),
 		 "/sys/class/mdev_bus/%s/mdev_supported_types/%s/create",
 		 variant->parent, variant->type);
@@ -170,8 +171,9 @@ FIXTURE_TEARDOWN_PARENT(mdev)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/remove", self->dev);
-	if (!access(path, F_OK))
+	if (!access(path, F_OK)) {
 		EXPECT_EQ(0, sysfs_write(path, "1"));
+	}
 }
 
 /* Map the whole framebuffer, MAP_SHARED, read-write. */
@@ -209,9 +211,10 @@ TEST_F(mdev, readback)
 
 	va = map_fb(self, self->fb.size);
 	ASSERT_NE(MAP_FAILED, (void *)va) TH_LOG("mmap: %s", strerror(errno));
-	for (i = 0; i < slots; i++)
+	for (i = 0; i < slots; i++) {
 		ASSERT_EQ(pattern(self->seed, i), va[i * SLOT_SIZE / 8])
 			TH_LOG("slot %zu, through a new mapping", i);
+	}
 	ASSERT_EQ(0, munmap((void *)va, self->fb.size));
 }
 
@@ -226,9 +229,10 @@ TEST_F(mdev, mappings_alias)
 	ASSERT_NE(MAP_FAILED, (void *)b) TH_LOG("mmap: %s", strerror(errno));
 	for (i = 0; i < slots; i++)
 		b[i * SLOT_SIZE / 8] = pattern(self->seed, i) ^ 1;
-	for (i = 0; i < slots; i++)
+	for (i = 0; i < slots; i++) {
 		ASSERT_EQ(pattern(self->seed, i) ^ 1, a[i * SLOT_SIZE / 8])
 			TH_LOG("slot %zu", i);
+	}
 	ASSERT_EQ(0, munmap((void *)a, self->fb.size));
 	ASSERT_EQ(0, munmap((void *)b, half));
 }
