@@ -9,7 +9,8 @@
 # next one's parent).
 # With --whole the series is one step, the base against its last commit.
 #
-# Config: allnoconfig + scripts/compile-<arch>.config in build/obj-<arch>;
+# Config: allnoconfig + scripts/compile-<arch>.config in build/obj-<arch>
+# (logs and results in build/prefixes-<arch>);
 # only 'make prepare' and single objects are built, never the whole kernel.
 # kbuild compiles any object it is asked for, so which objects the config
 # puts in the kernel comes from a dry run of the whole build. A touched
@@ -36,9 +37,10 @@ srcarch=$karch
 case $karch in x86_64 | i386) srcarch=x86 ;; esac
 
 require_linux
-obj=$BUILD/obj-$arch
+obj=$BUILD/obj-$arch		# the kbuild output directory
+meta=$BUILD/prefixes-$arch	# logs, object lists, results
+cache=$meta/results		# per commit: each object's W=1 diagnostics
 frag=$TOP/scripts/compile-$arch.config
-cache=$BUILD/obj-$arch.results	# per commit: each object's W=1 diagnostics
 [ -f "$frag" ] || die "no $frag"
 command -v "${cross}gcc" >/dev/null || die "no ${cross}gcc (scripts/setup.sh installs it)"
 kmake() {
@@ -50,7 +52,8 @@ export CCACHE_DIR=$BUILD/ccache
 head=$(lgit rev-parse HEAD)
 restore() { lgit checkout -q -f "$head" 2>/dev/null || true; lgit checkout -q -f series 2>/dev/null || true; }
 trap restore EXIT
-rm -rf "$cache"
+rm -rf "$meta"
+mkdir -p "$meta"
 
 # Objects to build for the step $1..$2: touched .c files that are kernel
 # objects, and the users of touched headers.
@@ -77,8 +80,9 @@ include_token() {
 }
 
 # The files listed in $2 (headers or C sources of this config) that
-# include header $1. A private header is looked for below its directory's
-# parent only (#include "../vfio.h"), by its name.
+# include header $1. A private header is looked for by its name below its
+# directory's parent (#include "../vfio.h"); one a level below the top
+# (mm/internal.h) everywhere, which makes it a core header.
 includers() {
 	local scope=
 	case "$1" in include/* | arch/*/include/*) ;; *) scope=$(dirname "$(dirname "$1")")/ ;; esac
@@ -96,14 +100,14 @@ header_users() {
 	while [ ${#set[@]} -gt 0 ] && [ "$(wc -w <<<"$seen")" -le $MAX_USERS ]; do
 		new=()
 		for h in "${set[@]}"; do
-			for f in $(includers "$h" "$obj.headers"); do
+			for f in $(includers "$h" "$meta/headers"); do
 				case "$seen" in *" $f "*) ;; *) seen+="$f " new+=("$f") ;; esac
 			done
 		done
 		set=("${new[@]}")
 	done
 	[ "$(wc -w <<<"$seen")" -gt $MAX_USERS ] ||
-		users=$(for h in $seen; do includers "$h" "$obj.sources"; done | sort -u)
+		users=$(for h in $seen; do includers "$h" "$meta/sources"; done | sort -u)
 	if [ -z "${users+set}" ] || [ "$(wc -l <<<"$users")" -gt $MAX_USERS ]; then
 		printf '%s\n' mm/util.o mm/vma.o mm/memory.o mm/mmap.o
 	else
@@ -126,7 +130,7 @@ skip_rule() {
 # syncconfig drops symbols an older commit does not know from .config.
 checkout() {
 	lgit checkout -q -f "$1"
-	cp "$obj.config" "$obj/.config"
+	cp "$meta/config" "$obj/.config"
 }
 
 # Every object the configured kernel is made of, at the checked-out commit:
@@ -134,12 +138,12 @@ checkout() {
 # their C sources and the headers that may reach them, for header_users.
 list_kernel_objects() {
 	kmake -n -k 2>/dev/null | grep -o -E ' -c -o [^ ]+\.o ' |
-		awk '{ print $3 }' | sort -u >"$obj.objects" || true
-	[ -s "$obj.objects" ] || die "$arch: the dry run of the build lists no object"
-	(cd "$LINUX" && sed 's/\.o$/.c/' "$obj.objects" | xargs ls 2>/dev/null) >"$obj.sources" || true
+		awk '{ print $3 }' | sort -u >"$meta/objects" || true
+	[ -s "$meta/objects" ] || die "$arch: the dry run of the build lists no object"
+	(cd "$LINUX" && sed 's/\.o$/.c/' "$meta/objects" | xargs ls 2>/dev/null) >"$meta/sources" || true
 	(cd "$LINUX" && { git ls-files 'include/*.h' "arch/$srcarch/include/*.h"
-		xargs -n 1 dirname <"$obj.sources" | sort -u | xargs -I{} find {} -maxdepth 1 -name '*.h'
-	} | sort -u) >"$obj.headers"
+		xargs -n 1 dirname <"$meta/sources" | sort -u | xargs -I{} find {} -maxdepth 1 -name '*.h'
+	} | sort -u) >"$meta/headers"
 }
 
 # Build objects at commit $1 (W=1, all in one make), unless built there
@@ -169,20 +173,20 @@ t0=$(date +%s)
 note "$arch: configuring $obj (allnoconfig + $(basename "$frag"))"
 lgit checkout -q -f "$head"
 mkdir -p "$obj"
-KCONFIG_ALLCONFIG=$frag kmake allnoconfig >"$obj.config.log" 2>&1 ||
-	{ tail -n 20 "$obj.config.log" >&2; die "$arch: allnoconfig with $frag failed"; }
+KCONFIG_ALLCONFIG=$frag kmake allnoconfig >"$meta/allnoconfig.log" 2>&1 ||
+	{ tail -n 20 "$meta/allnoconfig.log" >&2; die "$arch: allnoconfig with $frag failed"; }
 missing=$(grep '^CONFIG_' "$frag" | while read -r l; do grep -q -x -F "$l" "$obj/.config" || echo "$l"; done)
 [ -z "$missing" ] || die "$(basename "$frag"): not satisfied in the config: $missing"
-cp "$obj/.config" "$obj.config"
-kmake prepare >"$obj.prepare.log" 2>&1 || { tail -n 20 "$obj.prepare.log" >&2; die "$arch: make prepare failed"; }
+cp "$obj/.config" "$meta/config"
+kmake prepare >"$meta/prepare.log" 2>&1 || { tail -n 20 "$meta/prepare.log" >&2; die "$arch: make prepare failed"; }
 list_kernel_objects
 listed_at=$head
-note "$arch: configured, $(wc -l <"$obj.objects") objects in its kernel, $(( $(date +%s) - t0 )) s"
+note "$arch: configured, $(wc -l <"$meta/objects") objects in its kernel, $(( $(date +%s) - t0 )) s"
 
 # The vfio selftests a patch touches build on their own too (-Werror is in
 # their Makefile), against the UAPI headers of that commit: on x86_64 only.
 selftests_build() {
-	local out=$obj.selftests
+	local out=$meta/selftests
 	rm -rf "$out"
 	make -s -C "$LINUX" O="$out/hdr-build" ARCH="$karch" headers_install \
 		INSTALL_HDR_PATH="$out/hdr/usr" >/dev/null 2>&1 &&
@@ -211,7 +215,7 @@ for step in "${steps[@]}"; do
 	what="$arch $label"
 	subject=$(lgit log -1 --format=%s "$to")
 	[ $whole -eq 0 ] || subject="$BASE_TAG..series"
-	k=$((k + 1)) log=$obj.step-$k.log
+	k=$((k + 1)) log=$meta/step-$k.log
 	if [ $whole -eq 0 ] && [ "$arch" = x86_64 ] &&
 	   lgit diff --name-only "$from" "$to" | grep -q '^tools/testing/selftests/vfio/'; then
 		checkout "$to"
@@ -225,7 +229,8 @@ for step in "${steps[@]}"; do
 	fi
 	# Makefiles and Kconfig say what is built: list it again where they
 	# differ from the commit it was listed at.
-	if lgit diff --name-only "$listed_at" "$to" | grep -q -E '(^|/)(Makefile|Kbuild|Kconfig[^/]*)$'; then
+	if lgit diff --name-only "$listed_at" "$to" | grep -v '^tools/' |
+	   grep -q -E '(^|/)(Makefile|Kbuild|Kconfig[^/]*)$'; then
 		checkout "$to"
 		list_kernel_objects
 		listed_at=$to
@@ -235,7 +240,7 @@ for step in "${steps[@]}"; do
 		rule=$(skip_rule "$o")
 		if [ -n "$rule" ]; then
 			echo "$what: skipped $o ($rule)"
-		elif grep -q -x -F "$o" "$obj.objects"; then
+		elif grep -q -x -F "$o" "$meta/objects"; then
 			objs+=("$o")
 		else
 			bad+=("$o is not in this config's kernel: enable it in $(basename "$frag") or add a '# skip:' rule")

@@ -18,6 +18,6 @@ for r in "${runs[@]}"; do
 	read -r p _ f _ < <(tail -n 1 "$tmp" | grep -E '^[0-9]+ passed, [0-9]+ failed$' || echo "0 passed, 1 failed")
 	passed=$((passed + p)) failed=$((failed + f))
 done
-[ ${#bad[@]} -eq 0 ] || echo "prefixes: failed on ${bad[*]} (logs: $BUILD/obj-<arch>.step-*.log)"
+[ ${#bad[@]} -eq 0 ] || echo "prefixes: failed on ${bad[*]} (logs: $BUILD/prefixes-<arch>/step-*.log)"
 echo "$passed passed, $failed failed"
 [ ${#bad[@]} -eq 0 ]
