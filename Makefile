@@ -15,7 +15,8 @@
 #                   BASE=1 runs the same on the unpatched base
 #   make mail       out/ from build/linux (no kernel build)
 #   make checkpatch checkpatch.pl --strict on every patch
-#   make prefixes   build what each patch touches, patch by patch (W=1)
+#   make prefixes   build what each patch touches, patch by patch (W=1), on
+#                   x86_64, arm64 and i386; the whole series on ppc64le, riscv64
 #   make vma-tests  tools/testing/vma, built and run in userspace
 #   make bench      the unpatched base against the series in QEMU: mmap,
 #                   first touch, DMA map of vfio-pci BARs -> out/bench.*
@@ -55,7 +56,7 @@ mail-check: mail
 	@$(S)/check-mail.sh
 
 prefixes: apply
-	@$(S)/build-prefixes.sh
+	@$(S)/prefixes.sh
 
 vma-tests: apply
 	@$(S)/vma-tests.sh

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the end-to-end initramfs: busybox (Debian's busybox-static), the
-# vfio selftests built statically from build/linux (series applied), and
-# scripts/e2e/{init,plan}. Prints the path of the cpio archive.
+# vfio selftests built statically from build/linux (series applied), the
+# workbench's own test programs (scripts/e2e/*.c, static, against the same
+# UAPI headers and kselftest harness), and scripts/e2e/{init,plan}. Prints
+# the path of the cpio archive.
 . "$(dirname "$0")/lib.sh"
 
 require_linux
@@ -20,6 +22,16 @@ make -C "$LINUX/tools/testing/selftests/vfio" OUTPUT="$dir/selftests" \
 	-j"$JOBS" >"$dir/selftests.log" 2>&1 ||
 	{ tail -n 30 "$dir/selftests.log" >&2; die "building the vfio selftests failed (see $dir/selftests.log)"; }
 
+note "building scripts/e2e/*.c (static)"
+rm -rf "$dir/own" "$dir/own.log"
+mkdir -p "$dir/own"
+for src in "$TOP"/scripts/e2e/*.c; do
+	gcc -static -O2 -Wall -Werror -isystem "$dir/hdr/usr/include" \
+		-I"$LINUX/tools/testing/selftests" -o "$dir/own/$(basename "$src" .c)" \
+		"$src" >>"$dir/own.log" 2>&1 ||
+		{ tail -n 30 "$dir/own.log" >&2; die "building $src failed (see $dir/own.log)"; }
+done
+
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,tests}
 cp /bin/busybox "$root/bin/busybox"
@@ -29,9 +41,11 @@ done
 install -m 755 "$TOP/scripts/e2e/init" "$root/init"
 cp "$TOP/scripts/e2e/plan" "$root/tests/plan"
 awk '!/^#/ && NF { print $2 }' "$TOP/scripts/e2e/plan" | sort -u | while read -r prog; do
-	[ -x "$dir/selftests/$prog" ] || die "the plan runs $prog, which was not built"
-	file "$dir/selftests/$prog" | grep -q 'statically linked' || die "$prog is not static"
-	cp "$dir/selftests/$prog" "$root/tests/"
+	bin=$dir/selftests/$prog
+	[ -x "$bin" ] || bin=$dir/own/$prog
+	[ -x "$bin" ] || die "the plan runs $prog, which was not built"
+	file "$bin" | grep -q 'statically linked' || die "$prog is not static"
+	cp "$bin" "$root/tests/"
 done
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$dir/initramfs.cpio.gz"
 echo "$dir/initramfs.cpio.gz"

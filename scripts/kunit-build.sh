@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build one KUnit kernel from build/linux with kunit.py.
-# Usage: kunit-build.sh ARCH KUNITCONFIG   (KUNITCONFIG: a file in kunit/)
+# Usage: kunit-build.sh ARCH KUNITCONFIG[+KUNITCONFIG...]   (files in kunit/,
+#        merged in order; arm64 is cross-built with Debian's aarch64 gcc)
 # Prints the build directory.
 . "$(dirname "$0")/lib.sh"
 
 arch=$1 cfg=$2
+case $arch in
+x86_64 | um) cross= ;;
+arm64) cross=aarch64-linux-gnu- ;;
+*) die "kunit-build.sh: unknown arch '$arch'" ;;
+esac
 require_linux
-dir=$BUILD/kunit-$arch-${cfg%.kunitconfig}
+dir=$BUILD/kunit-$arch-${cfg//.kunitconfig/}
+args=()
+IFS=+ read -r -a cfgs <<<"$cfg"
+for c in "${cfgs[@]}"; do
+	[ -f "$TOP/kunit/$c" ] || die "no kunit/$c"
+	args+=(--kunitconfig="$TOP/kunit/$c")
+done
 mkdir -p "$dir" "$BUILD/ccache"
 note "building the $arch KUnit kernel ($cfg) in $dir"
 (cd "$LINUX" && CCACHE_DIR=$BUILD/ccache ./tools/testing/kunit/kunit.py build \
-	--arch="$arch" --kunitconfig="$TOP/kunit/$cfg" --build_dir="$dir" \
-	--jobs="$JOBS" --make_options "CC=ccache gcc") >"$dir.build.log" 2>&1 || {
+	--arch="$arch" ${cross:+--cross_compile="$cross"} "${args[@]}" \
+	--build_dir="$dir" --jobs="$JOBS" --make_options "CC=ccache ${cross}gcc") \
+	>"$dir.build.log" 2>&1 || {
 	tail -n 40 "$dir.build.log" >&2
 	die "KUnit build for $arch ($cfg) failed; full log: $dir.build.log"
 }

@@ -4,14 +4,18 @@
 . "$(dirname "$0")/lib.sh"
 
 packages=(
-	# kernel builds (x86_64, UML, per-patch objects)
+	# kernel builds (x86_64, UML, per-patch objects; i386 with the host gcc)
 	gcc make flex bison bc libelf-dev libssl-dev cpio kmod rsync ccache perl
+	# cross compilers: arm64 (per patch and KUnit), ppc64le and riscv64
+	# (whole series)
+	gcc-aarch64-linux-gnu gcc-powerpc64le-linux-gnu gcc-riscv64-linux-gnu
 	# KUnit parsing and checkpatch's SPDX check
 	python3 python3-ply python3-git
 	# tools/testing/vma
 	liburcu-dev
-	# booting the test kernels; the end-to-end initramfs and selftests
-	qemu-system-x86 busybox-static file uuid-dev
+	# booting the test kernels (arm64: -M virt boots the Image directly, no
+	# firmware); the end-to-end initramfs and selftests
+	qemu-system-x86 qemu-system-arm busybox-static file uuid-dev
 	# the mail-ready series: b4 am test of the produced mbox
 	git b4
 	# make bench: the chart (Debian's python3 in /usr/bin)
