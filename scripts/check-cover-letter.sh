@@ -16,4 +16,6 @@ esac
 base=$(lgit rev-parse "$BASE_TAG^{commit}")
 grep -q -x "base-commit: $base" "$f" ||
 	die "cover-letter.txt: needs the line 'base-commit: $base'"
+! grep -n -E '@[A-Z_]+@|PLACEHOLDER|TODO' "$f" >&2 ||
+	die "cover-letter.txt: fill in the lines above before posting"
 echo "cover letter: [PATCH 0/$n], base-commit $base"
