@@ -207,12 +207,20 @@ else
 	# built as one step each (their first parent against their last),
 	# which keeps the cold make check within its time budget.
 	per_patch=$(sed -n 's/^# per-patch: *//p' "$frag")
+	# A run of patches FIRST..LAST as one step: from FROM to TO.
+	run_step() {
+		if [ "$3" -eq "$4" ]; then
+			echo "$1 $2 patch $3/$n"
+		else
+			echo "$1 $2 patches $3-$4/$n"
+		fi
+	}
 	steps=()
 	i=0 run_from= run_first=
 	for c in $(lgit rev-list --reverse "$BASE_TAG..$head"); do
 		i=$((i + 1))
 		if [ -z "$per_patch" ] || lgit diff --name-only "$c^" "$c" | grep -q -E "$per_patch"; then
-			[ -z "$run_from" ] || steps+=("$run_from $prev patches $run_first-$((i - 1))/$n")
+			[ -z "$run_from" ] || steps+=("$(run_step "$run_from" "$prev" "$run_first" $((i - 1)))")
 			run_from=
 			steps+=("$c^ $c patch $i/$n")
 		elif [ -z "$run_from" ]; then
@@ -220,7 +228,7 @@ else
 		fi
 		prev=$c
 	done
-	[ -z "$run_from" ] || steps+=("$run_from $prev patches $run_first-$i/$n")
+	[ -z "$run_from" ] || steps+=("$(run_step "$run_from" "$prev" "$run_first" $i)")
 fi
 
 passed=0 failed=0 k=0
