@@ -287,6 +287,17 @@ static void mat_fput(void *data)
 	fput(data);
 }
 
+/*
+ * The test files' i_mmap_rwsem class. A hidden action populates with
+ * i_mmap_rwsem held for write, and page tables are allocated with
+ * GFP_KERNEL there; reclaim takes i_mmap_rwsem of files whose pages it
+ * reclaims (and dma_resv_lockdep() tells lockdep that shrinkers may), so
+ * that is only safe for a mapping without page cache, like a device's or
+ * these files'. Such a file needs an i_mmap_rwsem class of its own, as
+ * hugetlbfs's inodes have, or lockdep reports reclaim under it.
+ */
+static struct lock_class_key mat_i_mmap_rwsem_key;
+
 /* A test file on an inode of its own, released when the test ends. */
 static struct mat_file *mat_file_create_fops(struct kunit *test,
 					     const struct file_operations *fops)
@@ -308,6 +319,7 @@ static struct mat_file *mat_file_create_fops(struct kunit *test,
 					 O_RDWR, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_fput, file));
+	lockdep_set_class(&file->f_mapping->i_mmap_rwsem, &mat_i_mmap_rwsem_key);
 	mf->file = file;
 	/* Runs before mat_fput(): a zap in flight still has its file. */
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_wait_zapper, mf));
