@@ -30,7 +30,7 @@ S := scripts
 
 all: setup apply test-kernel mail
 
-check: setup apply roundtrip checkpatch mail mail-check prefixes vma-tests \
+check: setup apply roundtrip checkpatch mail-check prefixes vma-tests \
 	kunit e2e
 	@echo "make check: all checks passed"
 
@@ -52,7 +52,7 @@ checkpatch: apply
 mail: apply
 	@$(S)/mail.sh
 
-mail-check: mail
+mail-check: apply
 	@$(S)/check-mail.sh
 
 prefixes: apply

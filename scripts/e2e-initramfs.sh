@@ -43,8 +43,11 @@ cp "$TOP/scripts/e2e/plan" "$root/tests/plan"
 awk '!/^#/ && NF { print $2 }' "$TOP/scripts/e2e/plan" | sort -u | while read -r prog; do
 	bin=$dir/selftests/$prog
 	[ -x "$bin" ] || bin=$dir/own/$prog
+	[ -x "$bin" ] || bin=$TOP/scripts/e2e/$prog
 	[ -x "$bin" ] || die "the plan runs $prog, which was not built"
-	file "$bin" | grep -q 'statically linked' || die "$prog is not static"
+	# Static programs, or scripts for the guest's busybox sh.
+	file "$bin" | grep -q -e 'statically linked' -e 'shell script' ||
+		die "$prog is neither static nor a shell script"
 	cp "$bin" "$root/tests/"
 done
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$dir/initramfs.cpio.gz"

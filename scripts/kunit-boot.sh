@@ -54,7 +54,7 @@ status=0
 python3 "$LINUX/tools/testing/kunit/kunit.py" parse --json="$json" "$log" >&2 || status=1
 "$TOP/scripts/splat-check.sh" "$log" "KUnit run '$name'" || status=1
 if [ -s "$json" ]; then
-	python3 "$TOP/scripts/kunit-count.py" "$json" pud_leaf_support_matches_run
+	python3 "$TOP/scripts/kunit-count.py" "$json" pud_leaf_support_matches_run_param
 else
 	echo "0 1 0"
 	status=1

@@ -6,8 +6,8 @@ Usage: kunit-count.py REPORT.json [CASE...]
 
 A case that crashed or never reported counts as failed, and so does a
 skipped case named on the command line: a case the run must not skip
-(pud_leaf_support_matches_run skips when kunit/runs does not say
-mmap_action_kunit.pud_leaves=, and the PUD expectations would then test
+(pud_leaf_support_matches_run_param skips when kunit/runs does not say
+mmap_kunit.pud_leaves=, and the PUD expectations would then test
 the kernel against itself)."""
 import json
 import sys

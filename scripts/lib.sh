@@ -19,9 +19,12 @@ BASE_SUITE=trixie-backports
 BASE_SHA256=703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3
 BASE_TAG=base-7.3.4
 
-# One author identity for the whole series, set here and nowhere else.
-SERIES_AUTHOR_NAME="Ilse Marten"
-SERIES_AUTHOR_EMAIL="ilse.marten@vfio-mmap-prepare.dev"
+# The identity the stored series (patches/, the commits in build/linux)
+# carries as author and signer: a placeholder, plainly not a person. The
+# mails make mail.sh writes are authored and signed by whoever sends them
+# (their git config's user.name and user.email) instead.
+SERIES_AUTHOR_NAME="Placeholder Sender"
+SERIES_AUTHOR_EMAIL="placeholder-sender@example.invalid"
 
 # Fixed identity and dates for the base commit, so that its hash (the
 # cover letter's base-commit) is the same on every machine.

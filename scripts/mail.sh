@@ -5,27 +5,24 @@
 # the base tree's get_maintainer.pl, and all of it as one mbox (out/series.mbox)
 # for b4 am / git am.
 #
-# The mails are sent and signed by the sender: the identity of the git
-# config of whoever runs this (user.name and user.email, as b4 prep/send
-# use), or, where none is set, the series author of lib.sh. A sender other
-# than the author (a maintainer or contributor posting the series) gives
-# mails From: the sender with an in-body From: of the author, the author
-# in Cc, and the sender's Signed-off-by after the author's on every patch.
+# The mails are authored and signed by whoever sends them: the identity of
+# the git config of whoever runs this (user.name and user.email, as b4
+# prep/send use). It takes the place of the series' placeholder identity
+# (lib.sh) as the From: of every mail and the author and Signed-off-by of
+# every patch. Without a configured identity this stops: it signs as nobody.
 . "$(dirname "$0")/lib.sh"
 
 require_linux
 "$TOP/scripts/check-cover-letter.sh"
 
-author="$SERIES_AUTHOR_NAME <$SERIES_AUTHOR_EMAIL>"
 sender_name=$(git -C "$TOP" config user.name || true)
 sender_email=$(git -C "$TOP" config user.email || true)
-if [ -z "$sender_name" ] && [ -z "$sender_email" ]; then
-	sender_name=$SERIES_AUTHOR_NAME sender_email=$SERIES_AUTHOR_EMAIL
-elif [ -z "$sender_name" ] || [ -z "$sender_email" ]; then
-	die "git config has only one of user.name and user.email: set both (the sender of the mails) or neither (then the series author sends)"
+if [ -z "$sender_name" ] || [ -z "$sender_email" ]; then
+	die "no sender: set git config user.name and user.email to whoever sends these mails (they author and sign every patch)"
 fi
 sender="$sender_name <$sender_email>"
-note "mails from $sender$([ "$sender" = "$author" ] || echo ", on behalf of the author $author")"
+[ "$sender_email" != "$SERIES_AUTHOR_EMAIL" ] || die "the sender is the placeholder identity of lib.sh: set a real one"
+note "mails from, authored and signed by $sender"
 
 n=$(lgit rev-list --count "$BASE_TAG..HEAD")
 [ "$n" -gt 0 ] || die "no commits on top of $BASE_TAG in $LINUX"
@@ -47,7 +44,6 @@ gm() {
 }
 to=$(gm --no-r --no-l)
 cc=$(gm --no-m | grep -v -x -F -e "$to")
-[ "$sender" = "$author" ] || cc=$(printf '%s\n%s\n' "$author" "$cc" | sed '/^$/d')
 args=()
 while read -r a; do [ -n "$a" ] && args+=(--to="$a"); done <<<"$to"
 while read -r a; do [ -n "$a" ] && args+=(--cc="$a"); done <<<"$cc"
@@ -55,22 +51,35 @@ while read -r a; do [ -n "$a" ] && args+=(--cc="$a"); done <<<"$cc"
 # Only the mails are replaced: out/ also holds make bench's report.
 mkdir -p "$OUT"
 rm -f "$OUT"/*.patch "$OUT/series.mbox"
-# --from: From: the sender, and an in-body From: where the author differs.
+# The placeholder's author line, From: and Signed-off-by become the
+# sender's: no in-body From:, one Signed-off-by, the sender's.
 lgit format-patch -q --cover-letter --thread=shallow --no-signature \
-	--base="$BASE_TAG" --subject-prefix=PATCH --from="$sender" "${args[@]}" \
+	--base="$BASE_TAG" --subject-prefix=PATCH "${args[@]}" \
 	-o "$OUT" "$BASE_TAG..HEAD" >/dev/null
-# The sender signs every patch, after the author's Signed-off-by (once: not
-# again where the sender's is already the last trailer).
-for p in "$OUT"/[0-9][0-9][0-9][0-9]-*.patch; do
-	case "${p##*/}" in 0000-cover-letter.patch) continue ;; esac
-	lgit interpret-trailers --in-place --where end --if-exists addIfDifferentNeighbor \
-		--if-missing add --trailer "Signed-off-by: $sender" "$p"
-done
+python3 - "$SERIES_AUTHOR_NAME" "$SERIES_AUTHOR_EMAIL" "$sender_name" "$sender_email" \
+	"$OUT"/[0-9][0-9][0-9][0-9]-*.patch <<'PY2'
+import email.utils
+import sys
+
+pname, paddr, name, addr = sys.argv[1:5]
+placeholder = f"{pname} <{paddr}>"
+for path in sys.argv[5:]:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    # The placeholder is plain ASCII: format-patch writes it as it is.
+    text = text.replace("From: " + placeholder, "From: " + email.utils.formataddr((name, addr)))
+    text = text.replace("Signed-off-by: " + placeholder, f"Signed-off-by: {name} <{addr}>")
+    # The cover letter's shortlog: "Placeholder Sender (N):".
+    text = text.replace(f"\n{pname} (", f"\n{name} (")
+    if pname in text or paddr in text:
+        sys.exit(f"{path}: the placeholder identity is left in it")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+PY2
 
 # Put cover-letter.txt into format-patch's template: its Subject, and its
 # body in place of the blurb (its base-commit line is format-patch's own).
-# format-patch writes the cover letter From: the committer: make it the
-# sender's.
+# Its From: is the sender's already.
 cover=$(ls "$OUT"/0000-cover-letter.patch)
 python3 - "$TOP/cover-letter.txt" "$cover" "$sender_name" "$sender_email" <<'PY'
 import email.utils
