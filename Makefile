@@ -26,12 +26,12 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all check setup apply export kunit mail checkpatch prefixes \
-	roundtrip mail-check test-kernel e2e vma-tests bench bench-check clean
+	roundtrip mail-check stable-check test-kernel e2e vma-tests bench bench-check clean
 
 all: setup apply test-kernel mail
 
-check: setup apply roundtrip checkpatch mail-check prefixes vma-tests \
-	kunit e2e
+check: setup apply roundtrip checkpatch mail-check stable-check prefixes \
+	vma-tests kunit e2e
 	@echo "make check: all checks passed"
 
 setup:
@@ -54,6 +54,9 @@ mail: apply
 
 mail-check: apply
 	@$(S)/check-mail.sh
+
+stable-check: apply
+	@$(S)/check-stable.sh
 
 prefixes: apply
 	@$(S)/prefixes.sh

@@ -71,6 +71,8 @@ for path in sys.argv[5:]:
     text = text.replace("Signed-off-by: " + placeholder, f"Signed-off-by: {name} <{addr}>")
     # The cover letter's shortlog: "Placeholder Sender (N):".
     text = text.replace(f"\n{pname} (", f"\n{name} (")
+    # Message-Id, In-Reply-To and References carry the committer's address.
+    text = text.replace(paddr, addr)
     if pname in text or paddr in text:
         sys.exit(f"{path}: the placeholder identity is left in it")
     with open(path, "w", encoding="utf-8") as f:

@@ -14,17 +14,24 @@
  *    creation of new mappings;
  *  - mprotect() and munmap() of part of a mapping only affect that part;
  *  - a forked child shares the mapping;
- *  - invalid mmap() and mremap() requests fail with the errno of v7.3.
+ *  - a PROT_NONE mapping can be made, and made accessible with mprotect();
+ *  - mmap() refuses, with EINVAL, private mappings, ranges that do not lie
+ *    within an mmap-able region, and regions the device does not have, and
+ *    mremap() refuses, with EFAULT, to grow a BAR mapping.
  *
  * The populated_* tests and the stress after them check what a kernel that
  * populates BAR mappings at mmap() time promises on top: no fault on the
  * first touch of a mapping it placed, nothing populated while memory
- * decode is off, and nothing left mapped after a zap, however population
- * and memory decode toggles interleave.
+ * decode is off, no more page tables than the leaves need, and nothing
+ * left mapped after a zap, however population and memory decode toggles
+ * interleave. They skip, saying why, on a kernel that populates nothing
+ * at mmap() time, or no mapping that needs huge leaves to stay small.
  *
- * The test uses the largest prefetchable, mmap-able BAR of the device and
- * writes to it, so it must only be run on a device whose BAR behaves like
- * memory (e.g. QEMU's ivshmem-plain BAR2, or a GPU's VRAM aperture).
+ * The test writes to the largest prefetchable, mmap-able BAR of the device
+ * (to every 4 KiB page of it, in places), so it runs only on a device whose
+ * BAR behaves like memory: QEMU's ivshmem-plain (1af4:1110), whose BAR2 is
+ * host memory, or any device when given --bar-is-memory (a GPU's VRAM
+ * aperture, say). Elsewhere it skips.
  *
  * Data pattern: the only value ever written to the BAR is
  *
@@ -52,6 +59,7 @@
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -67,13 +75,6 @@
 
 /* Granularity of the data pattern, independent of the CPU page size. */
 #define SLOT_SIZE		SZ_4K
-
-/*
- * vfio-pci encodes the region index in the mmap() offset from this bit up
- * (include/linux/vfio_pci_core.h); only needed to build the offset of a
- * region that does not exist, which GET_REGION_INFO cannot report.
- */
-#define VFIO_PCI_OFFSET_SHIFT	40
 
 /* Returned by check_slots() when a slot holds the wrong value. */
 #define CHECK_MISMATCH		(-1)
@@ -93,8 +94,14 @@
 #define ZAP_MAX_WINDOWS		8
 #define ZAP_PAGES_PER_WINDOW	3
 
+/* QEMU's ivshmem-plain, whose BAR2 is host memory. */
+#define IVSHMEM_VENDOR		0x1af4
+#define IVSHMEM_DEVICE		0x1110
+
 static const char *device_bdf;
 static size_t page_size;
+/* --bar-is-memory: the BAR may be written whatever the device. */
+static bool bar_is_memory;
 
 static u64 pattern(size_t slot)
 {
@@ -535,9 +542,17 @@ static void bar_unmap(struct bar_map *m)
 FIXTURE_SETUP(vfio_pci_mmap_test)
 {
 	struct vfio_pci_bar *bar;
+	u16 vendor, devid;
 
 	self->iommu = iommu_init(default_iommu_mode);
 	self->device = vfio_pci_device_init(device_bdf, self->iommu);
+
+	vendor = vfio_pci_config_readw(self->device, PCI_VENDOR_ID);
+	devid = vfio_pci_config_readw(self->device, PCI_DEVICE_ID);
+	if (!bar_is_memory &&
+	    (vendor != IVSHMEM_VENDOR || devid != IVSHMEM_DEVICE))
+		SKIP(return, "%04x:%04x: not ivshmem-plain, see --bar-is-memory",
+		     vendor, devid);
 
 	self->bar_index = largest_mmap_bar(self->device);
 	if (self->bar_index < 0)
@@ -1135,31 +1150,29 @@ static int mremap_errno(void *va, size_t old_len, size_t new_len, int flags)
 }
 
 /*
- * Invalid requests fail with the errno of v7.3 (drivers/vfio/pci/
- * vfio_pci_core.c:vfio_pci_core_mmap(), reached through
- * drivers/vfio/vfio_main.c:vfio_device_fops_mmap(); mm/mremap.c).
+ * Invalid requests fail: mmap() with EINVAL for a private mapping (a BAR
+ * mapping is never copy-on-write), for a range that does not lie wholly
+ * within a BAR, for a region that cannot be mmap()ed (config space, ROM)
+ * and for a region the device does not have; mremap() with EFAULT for
+ * growing a BAR mapping, which is VM_DONTEXPAND.
  */
 TEST_F_TIMEOUT(vfio_pci_mmap_test, bad_mmap_args, TIMEOUT_SHORT)
 {
 	const int rw = PROT_READ | PROT_WRITE;
 	u64 off = self->bar->info.offset;
 	int fd = self->device->fd;
+	u64 stride, missing;
 	struct bar_map m;
 
 	/*
-	 * MAP_PRIVATE: "if ((vma->vm_flags & VM_SHARED) == 0) return -EINVAL;"
-	 * Writable private mappings are charged (mm/vma.c:__mmap_setup())
-	 * before the driver sees them, so use one page for the writable case
-	 * (a whole-BAR one could fail with ENOMEM instead), and the whole BAR
-	 * read-only.
+	 * Writable private mappings are charged before the driver sees them,
+	 * so use one page for the writable case (a whole-BAR one could fail
+	 * with ENOMEM instead), and the whole BAR read-only.
 	 */
 	ASSERT_EQ(EINVAL, mmap_errno(page_size, rw, MAP_PRIVATE, fd, off));
 	ASSERT_EQ(EINVAL, mmap_errno(self->size, PROT_READ, MAP_PRIVATE, fd, off));
 
-	/*
-	 * Starting at or past the end of the BAR, or extending past it:
-	 * "if (req_start + req_len > phys_len) return -EINVAL;"
-	 */
+	/* Starting at or past the end of the BAR, or extending past it. */
 	ASSERT_EQ(EINVAL, mmap_errno(page_size, rw, MAP_SHARED, fd,
 				     off + self->size));
 	ASSERT_EQ(EINVAL, mmap_errno(2 * page_size, rw, MAP_SHARED, fd,
@@ -1167,10 +1180,7 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, bad_mmap_args, TIMEOUT_SHORT)
 	ASSERT_EQ(EINVAL, mmap_errno(self->size + page_size, rw, MAP_SHARED,
 				     fd, off));
 
-	/*
-	 * Config space and ROM:
-	 * "if (index >= VFIO_PCI_ROM_REGION_INDEX) return -EINVAL;"
-	 */
+	/* Config space and ROM. */
 	ASSERT_EQ(EINVAL, mmap_errno(page_size, rw, MAP_SHARED, fd,
 				     region_offset(self->device,
 						   VFIO_PCI_CONFIG_REGION_INDEX)));
@@ -1179,23 +1189,18 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, bad_mmap_args, TIMEOUT_SHORT)
 						   VFIO_PCI_ROM_REGION_INDEX)));
 
 	/*
-	 * The first region index the device does not have (num_regions is
-	 * VFIO_PCI_NUM_REGIONS + vdev->num_regions):
-	 * "if (index >= VFIO_PCI_NUM_REGIONS + vdev->num_regions)
-	 *	return -EINVAL;"
+	 * The first region the device does not have, at the offset the
+	 * regions' layout, as GET_REGION_INFO reports it for BAR0 and BAR1,
+	 * gives it.
 	 */
-	ASSERT_EQ(EINVAL,
-		  mmap_errno(page_size, rw, MAP_SHARED, fd,
-			     (u64)self->device->info.num_regions <<
-			     VFIO_PCI_OFFSET_SHIFT));
+	stride = region_offset(self->device, VFIO_PCI_BAR1_REGION_INDEX) -
+		 region_offset(self->device, VFIO_PCI_BAR0_REGION_INDEX);
+	missing = region_offset(self->device, VFIO_PCI_BAR0_REGION_INDEX) +
+		  self->device->info.num_regions * stride;
+	ASSERT_NE(0, stride);
+	ASSERT_EQ(EINVAL, mmap_errno(page_size, rw, MAP_SHARED, fd, missing));
 
-	/*
-	 * Growing a BAR mapping, in place or not: vfio_pci_core_mmap() sets
-	 * VM_DONTEXPAND | VM_PFNMAP, and mm/mremap.c:check_prep_vma() has
-	 * "if (vma_test_any(vma, VMA_DONTEXPAND_BIT, VMA_PFNMAP_BIT))
-	 *	return -EFAULT;"
-	 * for any mremap() that grows the vma.
-	 */
+	/* Growing a BAR mapping, in place or not. */
 	ASSERT_MAP_WHOLE_BAR();
 	ASSERT_WRITE_OK(&self->map, 0);
 	ASSERT_WRITE_OK(&self->map, self->npages - 1);
@@ -1222,9 +1227,37 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, bad_mmap_args, TIMEOUT_SHORT)
 }
 
 /*
+ * A PROT_NONE mapping of the whole BAR can be made (and nothing can touch
+ * it), and mprotect() makes it a working mapping of the BAR.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, prot_none_mapping, TIMEOUT_SHORT)
+{
+	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
+	struct bar_map m = { .offset = 0, .len = self->size };
+	int i;
+
+	ASSERT_MAP_WHOLE_BAR();
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_WRITE_OK(&self->map, pages[i]);
+
+	m.va = mmap(NULL, self->size, PROT_NONE, MAP_SHARED, self->device->fd,
+		    self->bar->info.offset);
+	ASSERT_NE(MAP_FAILED, m.va) TH_LOG("mmap(PROT_NONE): %s", strerror(errno));
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_READ_FAULTS(&m, pages[i], SIGSEGV);
+
+	ASSERT_EQ(0, mprotect(m.va, m.len, PROT_READ | PROT_WRITE));
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_READ_OK(&m, pages[i]);
+	ASSERT_EQ(0, munmap(m.va, m.len));
+}
+
+/*
  * Population at mmap() time. A kernel that populates BAR mappings when they
  * are created (and placed so that they can use huge leaves) takes no fault
- * on their first touch; the fault path still refills them after a zap.
+ * on their first touch; the fault path still refills them after a zap. It
+ * populates only what takes few page tables: any mapping of a few pages,
+ * larger ones only where huge leaves map most of them.
  */
 
 /* Minor faults of this process so far. */
@@ -1276,6 +1309,53 @@ static long touch_faults(const struct bar_map *m)
 	return after - before;
 }
 
+/* Map [@offset, @offset + @len), touch every @stride-th page; faults taken. */
+static long probe_faults(struct vfio_pci_device *device,
+			 struct vfio_pci_bar *bar, size_t offset, size_t len,
+			 size_t stride)
+{
+	struct bar_map m = { .offset = offset, .len = len };
+	struct fault_guard guard;
+	long before, after;
+	size_t off;
+
+	m.va = mmap_bar(device, bar, offset, len);
+	if (m.va == MAP_FAILED)
+		return -1;
+	before = minor_faults();
+	if (sigsetjmp(guard.jmp, 1)) {
+		munmap(m.va, m.len);
+		return -1;
+	}
+	WRITE_ONCE(fault_guard, &guard);
+	for (off = 0; off < len; off += stride)
+		(void)READ_ONCE(*(u64 *)(m.va + off));
+	WRITE_ONCE(fault_guard, NULL);
+	after = minor_faults();
+	munmap(m.va, m.len);
+	return after - before;
+}
+
+/*
+ * Why this kernel will not populate a large mapping of the BAR at mmap()
+ * time, or NULL if it will. Probes: a mapping of a few pages, which a
+ * populating kernel always populates, and one of three PTE tables' span
+ * (3 x 2 MiB with 4 KiB pages), which it populates only with huge leaves.
+ */
+static const char *no_large_population(struct vfio_pci_device *device,
+				       struct vfio_pci_bar *bar)
+{
+	const size_t span = page_size * (page_size / sizeof(u64));
+
+	if (probe_faults(device, bar, 0, 4 * page_size, page_size) != 0)
+		return "this kernel does not populate BAR mappings at mmap() time";
+	if (bar->info.size < 3 * span)
+		return "the BAR is too small to tell whether large mappings are populated";
+	if (probe_faults(device, bar, 0, 3 * span, span) != 0)
+		return "no huge PFN leaves here: large mappings are left to faults";
+	return NULL;
+}
+
 #define EAGER_REPORT_FMT \
 	"vfio_pci_mmap: eager %s: len=%#zx offset=%#zx va=%#llx first_touch_faults=%ld\n"
 
@@ -1296,8 +1376,12 @@ static int bar_map_range(struct bar_map *m, struct vfio_pci_device *device,
 /* A plain mmap(NULL) of the whole BAR is populated: no fault on first touch. */
 TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_whole_bar, TIMEOUT_ONE_PASS)
 {
+	const char *why;
 	long faults;
 
+	why = no_large_population(self->device, self->bar);
+	if (why)
+		SKIP(return, "%s", why);
 	/* Fault in the stack and the rusage pages first. */
 	ASSERT_LE(0, minor_faults());
 	ASSERT_MAP_WHOLE_BAR();
@@ -1315,6 +1399,7 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_whole_bar, TIMEOUT_ONE_PASS)
  */
 TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_odd_offset, TIMEOUT_SHORT)
 {
+	const char *why;
 	const size_t offset = SZ_2M + SZ_4K, len = SZ_64M - SZ_2M;
 	struct bar_map m;
 	long faults;
@@ -1323,6 +1408,9 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_odd_offset, TIMEOUT_SHORT)
 	if (self->size < offset + len)
 		SKIP(return, "BAR %d too small (size=%#zx)", self->bar_index,
 		     self->size);
+	why = no_large_population(self->device, self->bar);
+	if (why)
+		SKIP(return, "%s", why);
 
 	ASSERT_LE(0, minor_faults());
 	ret = bar_map_range(&m, self->device, self->bar, offset, len);
@@ -1373,9 +1461,13 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, not_populated_while_disabled, TIMEOUT_SHORT)
 TEST_F_TIMEOUT(vfio_pci_mmap_test, zap_removes_populated_mapping,
 	       TIMEOUT_SHORT)
 {
+	const char *why;
 	const size_t stride = SZ_2M / page_size ?: 1;
 	size_t page;
 
+	why = no_large_population(self->device, self->bar);
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_LE(0, minor_faults());
 	ASSERT_MAP_WHOLE_BAR();
 	ASSERT_EQ(0, touch_faults(&self->map));
@@ -1399,10 +1491,14 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, zap_removes_populated_mapping,
  */
 TEST_F_TIMEOUT(vfio_pci_mmap_test, two_live_mappings, TIMEOUT_SHORT)
 {
+	const char *why;
 	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
 	struct bar_map second;
 	int i, ret;
 
+	why = no_large_population(self->device, self->bar);
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_LE(0, minor_faults());
 	ASSERT_MAP_WHOLE_BAR();
 	ret = bar_map_range(&second, self->device, self->bar, 0, self->size);
@@ -1430,6 +1526,7 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, two_live_mappings, TIMEOUT_SHORT)
  */
 TEST_F_TIMEOUT(vfio_pci_mmap_test, bar_mapped_through_sysfs, TIMEOUT_SHORT)
 {
+	const char *why;
 	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
 	struct bar_map sysfs = { .offset = 0, .len = self->size };
 	char path[128];
@@ -1446,6 +1543,9 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, bar_mapped_through_sysfs, TIMEOUT_SHORT)
 	if (sysfs.va == MAP_FAILED)
 		SKIP(return, "mmap of resource%d: %s", self->bar_index,
 		     strerror(errno));
+	why = no_large_population(self->device, self->bar);
+	if (why)
+		SKIP(return, "%s", why);
 
 	ASSERT_LE(0, minor_faults());
 	ASSERT_MAP_WHOLE_BAR();
@@ -1458,6 +1558,93 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, bar_mapped_through_sysfs, TIMEOUT_SHORT)
 	ASSERT_EQ(0, munmap(sysfs.va, sysfs.len));
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		ASSERT_READ_OK(&self->map, pages[i]);
+}
+
+/* Page table memory of this process, in kB ("VmPTE:" of /proc/self/status). */
+static long vm_pte_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+enum thp_child_status {
+	THP_CHILD_OK = 0,
+	THP_CHILD_SETUP,
+	THP_CHILD_MMAP,
+	THP_CHILD_PAGE_TABLES,
+	THP_CHILD_BAD_DATA,
+};
+
+/*
+ * In a child that disabled THP: map the whole BAR, check the page table
+ * memory that cost, and the data at @pages.
+ */
+static int thp_disabled_child(struct vfio_pci_device *device,
+			      struct vfio_pci_bar *bar, const size_t *pages,
+			      int nr_pages)
+{
+	struct bar_map m = { .offset = 0, .len = bar->info.size };
+	long before, after;
+	u64 t0, t1, val;
+	int i, sig;
+
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		return THP_CHILD_SETUP;
+	before = vm_pte_kb();
+	t0 = now_ns();
+	m.va = mmap_bar(device, bar, 0, m.len);
+	t1 = now_ns();
+	if (m.va == MAP_FAILED)
+		return THP_CHILD_MMAP;
+	after = vm_pte_kb();
+	ksft_print_msg("vfio_pci_mmap: thp_disabled: size=%#zx mmap_us=%llu page_tables_kb=%ld\n",
+		       m.len, (unsigned long long)(t1 - t0) / 1000, after - before);
+	/* Two PTE tables and a table per level above them, at most. */
+	if (before < 0 || after - before > (long)(4 * page_size / 1024))
+		return THP_CHILD_PAGE_TABLES;
+	for (i = 0; i < nr_pages; i++)
+		if (!read_page(&m, pages[i], &val, &sig) ||
+		    val != pattern(page_slot(pages[i])))
+			return THP_CHILD_BAD_DATA;
+	return THP_CHILD_OK;
+}
+
+/*
+ * A process that disabled THP gets no huge leaves, so populating a large
+ * mapping would take a PTE per page. Its mmap() of the whole BAR must cost
+ * no more page tables than leaves need (it is left to faults), and the
+ * mapping must work.
+ */
+TEST_F_TIMEOUT(vfio_pci_mmap_test, thp_disabled_mapping_bounded, TIMEOUT_SHORT)
+{
+	const size_t pages[] = { 0, self->npages / 2, self->npages - 1 };
+	int i, status;
+	pid_t pid;
+
+	ASSERT_MAP_WHOLE_BAR();
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_WRITE_OK(&self->map, pages[i]);
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(thp_disabled_child(self->device, self->bar, pages,
+					 ARRAY_SIZE(pages)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child status %#x", status);
+	ASSERT_EQ(THP_CHILD_OK, WEXITSTATUS(status));
 }
 
 /* populate_stress bounds: this many toggles, or this long. */
@@ -1480,7 +1667,7 @@ struct pop_ctx {
 	bool stop;
 
 	unsigned long toggles;
-	unsigned long maps, map_failures;
+	unsigned long maps, map_failures, overlapped;
 	unsigned long probes, disabled_probes, stray, sigbus, other_signals;
 };
 
@@ -1522,6 +1709,7 @@ static void *pop_mapper(void *arg)
 	struct pop_ctx *ctx = arg;
 
 	while (!__atomic_load_n(&ctx->stop, __ATOMIC_ACQUIRE)) {
+		u64 before = __atomic_load_n(&ctx->word, __ATOMIC_ACQUIRE);
 		char *va = mmap_bar(ctx->device, ctx->bar, 0, ctx->size);
 
 		if (va == MAP_FAILED) {
@@ -1529,6 +1717,9 @@ static void *pop_mapper(void *arg)
 			continue;
 		}
 		ctx->maps++;
+		/* A toggle ran while this mmap() populated, or not. */
+		if (__atomic_load_n(&ctx->word, __ATOMIC_ACQUIRE) != before)
+			ctx->overlapped++;
 		__atomic_store_n(&ctx->live, va, __ATOMIC_RELEASE);
 		spin_ns(200000);
 
@@ -1590,7 +1781,7 @@ static void *pop_prober(void *arg)
 }
 
 #define POP_REPORT_FMT \
-	"populate_stress: toggles=%lu maps=%lu map_failures=%lu probes=%lu disabled_probes=%lu sigbus=%lu stray=%lu\n"
+	"populate_stress: toggles=%lu maps=%lu overlapped=%lu map_failures=%lu probes=%lu disabled_probes=%lu sigbus=%lu stray=%lu\n"
 
 /*
  * Race population at mmap() against memory decode being toggled: one
@@ -1620,20 +1811,48 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, populate_stress, 150)
 	set_memory_enable(self->device, true);
 
 	ksft_print_msg(POP_REPORT_FMT, ctx->toggles, ctx->maps,
-		       ctx->map_failures, ctx->probes, ctx->disabled_probes,
-		       ctx->sigbus, ctx->stray);
+		       ctx->overlapped, ctx->map_failures, ctx->probes,
+		       ctx->disabled_probes, ctx->sigbus, ctx->stray);
 	ASSERT_EQ(0, ctx->stray);
 	ASSERT_EQ(0, ctx->map_failures);
 	ASSERT_EQ(0, ctx->other_signals);
-	/* The race ran: mappings came and went, and were probed while off. */
+	/*
+	 * The race ran: mappings came and went, toggles ran during mmap(),
+	 * and mappings were probed while off.
+	 */
 	ASSERT_LT(10, ctx->maps);
+	ASSERT_LT(0, ctx->overlapped);
 	ASSERT_LT(0, ctx->disabled_probes);
 	free(ctx);
+}
+
+/* Take --bar-is-memory out of the arguments; print it in the help. */
+static void parse_own_args(int *argc, char *argv[])
+{
+	int i, j;
+
+	for (i = 1, j = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--bar-is-memory")) {
+			bar_is_memory = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "-h"))
+			fprintf(stderr,
+				"%s [--bar-is-memory] [harness options] [BDF]\n"
+				"  Writes to the largest prefetchable, mmap-able BAR of the device:\n"
+				"  skips unless it is ivshmem-plain (1af4:1110) or --bar-is-memory\n"
+				"  says that the BAR is memory that may be written.\n",
+				argv[0]);
+		argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
 }
 
 int main(int argc, char *argv[])
 {
 	page_size = getpagesize();
+	parse_own_args(&argc, argv);
 	device_bdf = vfio_selftests_get_bdf(&argc, argv);
 	return test_harness_run(argc, argv);
 }
