@@ -29,6 +29,12 @@ BASE_COMMIT_DATE="2026-11-15T22:30:00Z"
 
 JOBS=${JOBS:-$(nproc)}
 
+# make bench's "placement" kernel is the series without population: the
+# parent in build/linux of the patch with this subject, the first of the
+# population group (placement_ref below). BENCH_PLACEMENT_REF, a commit of
+# build/linux, overrides it. Keep it in step with the series' order.
+POPULATION_FIRST="mm: let mmap_prepare PFN remap actions map PMD and PUD leaves"
+
 die() {
 	echo "error: $*" >&2
 	exit 1
@@ -108,3 +114,21 @@ kbuild_done() {
 	find "$1" -name '*.o' | wc -l >"$1/.objects"
 }
 
+# The commit make bench's placement kernel is built from (see
+# POPULATION_FIRST above).
+placement_ref() {
+	local c
+	if [ -n "${BENCH_PLACEMENT_REF:-}" ]; then
+		c=$(lgit rev-parse -q --verify "$BENCH_PLACEMENT_REF^{commit}") ||
+			die "BENCH_PLACEMENT_REF=$BENCH_PLACEMENT_REF is not a commit in $LINUX"
+	else
+		c=$(lgit log --format='%H %s' "$BASE_TAG..HEAD" |
+			awk -v s="$POPULATION_FIRST" '{ h = $1; sub(/^[^ ]+ /, "") } $0 == s { print h }')
+		[ "$(wc -w <<<"$c")" = 1 ] ||
+			die "not one patch in $LINUX with the subject POPULATION_FIRST (scripts/lib.sh): '$POPULATION_FIRST'"
+		c=$(lgit rev-parse "$c^")
+	fi
+	lgit merge-base --is-ancestor "$BASE_TAG" "$c" && lgit merge-base --is-ancestor "$c" HEAD ||
+		die "the placement commit $c is not between $BASE_TAG and HEAD in $LINUX"
+	echo "$c"
+}

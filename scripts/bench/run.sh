@@ -5,8 +5,9 @@
 # the guest run vfio-bar-bench on them. Fails if the guest did not finish
 # cleanly or the console shows a splat.
 # Usage: run.sh NAME KERNEL_BUILD_DIR INITRAMFS LABEL
-#   -> console in build/bench/NAME.log, after HOST-INFO lines (LABEL says
-#      which kernel it is in the report)
+#   -> build/bench/NAME.log: HOST-INFO lines (LABEL says which kernel it is
+#      in the report), the console (ttyS0), then what the guest's init and
+#      programs printed on ttyS1 (BENCH and VMM lines)
 # BENCH_SIZES (default "64M 2G 32G"): BAR2 sizes, powers of two;
 # BENCH_REPS (default 5): repetitions of every measurement.
 #
@@ -54,24 +55,41 @@ done
 	echo "HOST-INFO date=$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "HOST-INFO loadavg_before=$(cut -d' ' -f1 /proc/loadavg)"
 } >"$log.head"
+# What the guest is at, for the progress lines: its last BENCH line.
+last=$(sed -n 's/^HOST-INFO seconds=//p' "$log" 2>/dev/null || true)
+guest_status() {
+	local l at
+	l=$(grep -a '^BENCH ' "$log.out" | tail -n 1)
+	case $l in
+	BENCH\ *)
+		set -- $l
+		at="at BAR $(numfmt --to=iec "${2#size=}") of $sizes, ${3#pattern=}, rep ${4#rep=} of $reps, test ${5#test=}" ;;
+	*) at="booting" ;;
+	esac
+	echo "$at${last:+; the last run of this guest took $(elapsed "$last")}"
+}
+guest() {
+	timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
+		-nodefaults -nographic -no-reboot -serial stdio -serial "file:$log.out" \
+		-accel tcg -M q35 -cpu max -smp 1 -m 2G \
+		-global q35-pcihost.pci-hole64-size=256G \
+		-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48 \
+		"${args[@]}" \
+		-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd" \
+		-append "console=ttyS0 intel_iommu=on panic=-1 rdinit=/init bench_reps=$reps" \
+		</dev/null >"$log.tmp" 2>&1
+}
+: >"$log.out"
 start=$(date +%s)
 # The 64-bit PCI hole must hold all the BARs, each naturally aligned.
-timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
-	-nodefaults -nographic -no-reboot -serial stdio \
-	-accel tcg -M q35 -cpu max -smp 1 -m 2G \
-	-global q35-pcihost.pci-hole64-size=256G \
-	-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48 \
-	"${args[@]}" \
-	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 rdinit=/init bench_reps=$reps" \
-	</dev/null >"$log.tmp" 2>&1 || echo "qemu exited with $?" >>"$log.tmp"
+progress "bench: $name guest" guest_status guest || echo "qemu exited with $?" >>"$log.tmp"
 {
 	cat "$log.head"
 	echo "HOST-INFO loadavg_after=$(cut -d' ' -f1 /proc/loadavg)"
 	echo "HOST-INFO seconds=$(( $(date +%s) - start ))"
-	sed 's/\r$//' "$log.tmp"
+	sed 's/\r$//' "$log.tmp" "$log.out"
 } >"$log"
-rm -f "$log.head" "$log.tmp"
+rm -f "$log.head" "$log.tmp" "$log.out"
 
 status=0
 if grep '^BENCH-ERROR' "$log" >&2; then status=1; fi
