@@ -6,13 +6,13 @@
 # three kernels are built from kunit/x86_64-bench.kunitconfig (each reused
 # while its tree and that file are unchanged), each is booted in QEMU with
 # one ivshmem-plain device per BAR size, and the guest runs
-# scripts/bench/vfio-bar-bench.
+# scripts/bench/vfio-bar-bench, then the nested VMM (scripts/bench/vmm/).
 # Writes out/bench.txt (table), out/bench.json (every sample) and
 # out/bench.png (chart). Asserts no speed: it reports. Prints a progress
 # line at least every 30 s.
 #
-# BENCH_SIZES (default "64M 2G 32G"), BENCH_REPS (default 5): see
-# scripts/bench/run.sh. KBUILD_LOCK: see scripts/bench/kernel.sh.
+# BENCH_SIZES (default "64M 2G 32G"), BENCH_REPS (default 5), BENCH_VMM:
+# see scripts/bench/run.sh. KBUILD_LOCK: see scripts/bench/kernel.sh.
 . "$(dirname "$0")/lib.sh"
 
 require_linux

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The cheap part of the benchmark that make check runs (make bench itself
 # is not part of it): the benchmark kernel's config is the test kernel's
-# minus scripts/bench/config-drop, the benchmark program builds, and the
-# report reads the committed sample output (scripts/bench/sample/: base,
-# placement and full) into a table, JSON and PNG, and refuses a truncated
-# log.
+# minus scripts/bench/config-drop, the benchmark program and the nested
+# VMM's payload build, and the report reads the committed sample output
+# (scripts/bench/sample/: base, placement and full) into a table, JSON and
+# PNG, and refuses a truncated log.
 # Ends with 'N passed, N failed'.
 . "$(dirname "$0")/../lib.sh"
 
@@ -25,6 +25,11 @@ else
 fi
 
 if "$B/build.sh" >/dev/null; then ok "vfio-bar-bench builds (static)"; else bad "vfio-bar-bench builds"; fi
+if "$B/vmm/payload.sh" "$tmp/root" && [ -x "$tmp/root/usr/bin/qemu-system-x86_64" ]; then
+	ok "the nested VMM payload builds (vmm-shim.so, QEMU, its libraries and firmware)"
+else
+	bad "the nested VMM payload builds"
+fi
 
 sample=$B/sample
 logs=("$sample/base.log" "$sample/placement.log" "$sample/full.log")

@@ -9,7 +9,10 @@
 #      in the report), the console (ttyS0), then what the guest's init and
 #      programs printed on ttyS1 (BENCH and VMM lines)
 # BENCH_SIZES (default "64M 2G 32G"): BAR2 sizes, powers of two;
-# BENCH_REPS (default 5): repetitions of every measurement.
+# BENCH_REPS (default 5): repetitions of every measurement;
+# BENCH_VMM (default 2G, or the largest size below it): the BAR the nested
+# VMM (scripts/bench/vmm/) assigns after the measurements, 0: none;
+# BENCH_VMM_TIMEOUT (default 1800): seconds the nested QEMU may take.
 #
 # A BAR of up to 2 GiB is a sparse file under build/bench (share=on, as in
 # e2e.sh). Reading a hole of a sparse file allocates host page cache, so a
@@ -30,6 +33,17 @@ TIMEOUT=${BENCH_TIMEOUT:-5400}
 mkdir -p "$dir"
 
 bytes() { numfmt --from=iec "$1"; }
+vmm=${BENCH_VMM:-}
+if [ -z "$vmm" ]; then
+	for s in $sizes; do
+		[ "$(bytes "$s")" -gt $((2 << 30)) ] || vmm=$s
+	done
+fi
+vmm_args=
+if [ "$vmm" != 0 ] && [ -n "$vmm" ]; then
+	grep -q -w -F -- "$vmm" <<<"$sizes" || die "BENCH_VMM=$vmm is not one of BENCH_SIZES ($sizes)"
+	vmm_args="bench_vmm=$(bytes "$vmm") bench_vmm_timeout=${BENCH_VMM_TIMEOUT:-1800}"
+fi
 args=()
 i=0
 for s in $sizes; do
@@ -55,15 +69,16 @@ done
 	echo "HOST-INFO date=$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "HOST-INFO loadavg_before=$(cut -d' ' -f1 /proc/loadavg)"
 } >"$log.head"
-# What the guest is at, for the progress lines: its last BENCH line.
+# What the guest is at, for the progress lines: its last BENCH or VMM line.
 last=$(sed -n 's/^HOST-INFO seconds=//p' "$log" 2>/dev/null || true)
 guest_status() {
 	local l at
-	l=$(grep -a '^BENCH ' "$log.out" | tail -n 1)
+	l=$(grep -a -E '^(BENCH |VMM-)' "$log.out" | tail -n 1)
 	case $l in
 	BENCH\ *)
 		set -- $l
 		at="at BAR $(numfmt --to=iec "${2#size=}") of $sizes, ${3#pattern=}, rep ${4#rep=} of $reps, test ${5#test=}" ;;
+	VMM-*) at="nested VMM: ${l:0:100}" ;;
 	*) at="booting" ;;
 	esac
 	echo "$at${last:+; the last run of this guest took $(elapsed "$last")}"
@@ -76,7 +91,7 @@ guest() {
 		-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48 \
 		"${args[@]}" \
 		-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd" \
-		-append "console=ttyS0 intel_iommu=on panic=-1 rdinit=/init bench_reps=$reps" \
+		-append "console=ttyS0 intel_iommu=on panic=-1 rdinit=/init bench_reps=$reps $vmm_args" \
 		</dev/null >"$log.tmp" 2>&1
 }
 : >"$log.out"
@@ -92,7 +107,7 @@ progress "bench: $name guest" guest_status guest || echo "qemu exited with $?" >
 rm -f "$log.head" "$log.tmp" "$log.out"
 
 status=0
-if grep '^BENCH-ERROR' "$log" >&2; then status=1; fi
+if grep -a -E '^(BENCH|VMM)-ERROR' "$log" >&2; then status=1; fi
 grep -q '^BENCH-EXIT rc=0$' "$log" && grep -q '^BENCH-DONE$' "$log" ||
 	{ echo "bench: the $name guest did not finish (timeout, crash or error); console in $log" >&2; status=1; }
 "$TOP/scripts/splat-check.sh" "$log" "the $name benchmark guest" || status=1
