@@ -83,7 +83,7 @@ METRICS = [
 METRIC = {m[0]: m for m in METRICS}
 
 # What the nested QEMU's shim (scripts/bench/vmm/vmm-shim.c) reports.
-VMM_KEYS = ("bar_size", "shim_ms", "mmap_ms", "mmap_us", "populated", "decode_off",
+VMM_KEYS = ("rep", "bar_size", "va", "shim_ms", "mmap_ms", "mmap_us", "populated", "decode_off",
             "decode_on", "map_start_ms", "map_end_ms", "map_us", "map_faults",
             "proc_faults", "other_maps", "other_map_us")
 
@@ -106,7 +106,8 @@ def parse_kv(words, where):
 
 
 def parse_log(path):
-    """-> (info dict, devices list, samples list, vmm dict or None). Strict."""
+    """-> (info dict, devices list, samples list, VMM results: None (not
+    run), a list of dicts, or {"error": text}). Strict."""
     info, devices, samples, vmm = {}, [], [], None
     done = False
     with open(path, errors="replace") as f:
@@ -143,10 +144,11 @@ def parse_log(path):
             elif tag == "BENCH-DONE":
                 done = True
             elif tag == "VMM-RESULT":
-                vmm = parse_kv(rest.split(), where)
-                missing = [k for k in VMM_KEYS if k not in vmm]
+                r = parse_kv(rest.split(), where)
+                missing = [k for k in VMM_KEYS if k not in r]
                 if missing:
                     raise LogError(f"{where}: VMM-RESULT without {', '.join(missing)}")
+                vmm = (vmm or []) + [r]
             elif tag == "VMM-ERROR":
                 vmm = {"error": rest}
     if not done:
@@ -347,7 +349,9 @@ def table(d):
     w("'a~b (noise)' where their min-max ranges overlap. Noise is estimated per row")
     w("and kernel as the min-max range of its repetitions: two kernels differ beyond")
     w("noise only where their ranges do not overlap (with 1 repetition every")
-    w("difference counts). '!': full slower than placement beyond noise.")
+    w("difference counts). Each kernel is one boot: the ranges do not cover what")
+    w("varies between boots, which rows where two kernels take the same faults")
+    w("show. '!': full slower than placement beyond noise.")
     w("")
     w("Patterns (each maps BAR2 afresh for each test):")
     for p in PATTERNS:
@@ -438,29 +442,47 @@ def vmm_table(d):
     v = d.vmm
     if all(v[k] is None for k in KINDS):
         return ["  not run (BENCH_VMM=0)"]
-    errs = [f"  {k}: FAILED: {v[k]['error']}" for k in KINDS if v[k] and "error" in v[k]]
-    ok = [k for k in KINDS if v[k] and "error" not in v[k]]
+    errs = [f"  {k}: FAILED: {v[k]['error']}" for k in KINDS if isinstance(v[k], dict)]
+    ok = [k for k in KINDS if isinstance(v[k], list)]
     out = []
-    if ok:
-        bar = {v[k]["bar_size"] for k in ok}
-        out.append(f"  BAR: {', '.join(size_text(b) for b in sorted(bar))}")
-        rows = [("", *ok, "")]
-        for key, text, f in (
-                ("map_end_ms", "exec to BAR MAP_DMA done (ms)", lambda x: f"{x:,}"),
-                ("mmap_ms", "BAR mmap() at (ms after exec)", lambda x: f"{x:,}"),
-                ("mmap_us", "BAR mmap() latency (us)", lambda x: f"{x:,}"),
-                ("populated", "BAR populated by mmap()",
-                 lambda x: "yes" if x > 0 else "no" if x == 0 else "? (decode off)"),
-                ("decode_off", "decode-off writes (zaps) before the map", str),
-                ("decode_on", "decode-on writes before the map", str),
-                ("map_us", "BAR VFIO_IOMMU_MAP_DMA (us)", lambda x: f"{x:,}"),
-                ("map_faults", "faults in the BAR's MAP_DMA (refill)", lambda x: f"{x:,}"),
-                ("proc_faults", "QEMU's faults, exec to map done", lambda x: f"{x:,}"),
-                ("other_maps", "other MAP_DMAs before it (RAM, ROM)", str),
-                ("other_map_us", "their total time (us)", lambda x: f"{x:,}")):
-            rows.append((text, *(f(v[k][key]) for k in ok), ""))
-        out += aligned(rows, left=1)
-    return out + errs
+    if not ok:
+        return errs
+
+    def num(k, key):
+        x = [r[key] for r in v[k]]
+        med = f"{statistics.median(x):,.0f}"
+        return med if min(x) == max(x) else f"{med} [{min(x):,}-{max(x):,}]"
+
+    def count(k, key, what):
+        return f"{sum(1 for r in v[k] if r[key] > 0)} of {len(v[k])}"
+
+    def placed(k):
+        texts = []
+        for r in v[k]:
+            pa = d.pa[k].get(r["bar_size"])
+            texts.append("?" if pa is None else leaves_text(leaves(r["va"], pa, r["bar_size"])))
+        return ", ".join(f"{t} ({texts.count(t)})" for t in dict.fromkeys(texts))
+
+    bar = sorted({r["bar_size"] for k in ok for r in v[k]})
+    out.append(f"  BAR: {', '.join(size_text(b) for b in bar)}; QEMU started "
+               + ", ".join(f"{len(v[k])}x on {k}" for k in ok)
+               + "; median [min-max]")
+    rows = [("", *ok, "")]
+    for text, f in (
+            ("exec to BAR MAP_DMA done (ms)", lambda k: num(k, "map_end_ms")),
+            ("BAR mmap() at (ms after exec)", lambda k: num(k, "mmap_ms")),
+            ("BAR mmap() latency (us)", lambda k: num(k, "mmap_us")),
+            ("leaves the BAR's VA allows (runs)", placed),
+            ("runs where mmap() populated the BAR", lambda k: count(k, "populated", "")),
+            ("decode-off writes (zaps) before the map", lambda k: num(k, "decode_off")),
+            ("decode-on writes before the map", lambda k: num(k, "decode_on")),
+            ("BAR VFIO_IOMMU_MAP_DMA (us)", lambda k: num(k, "map_us")),
+            ("faults in the BAR's MAP_DMA (refill)", lambda k: num(k, "map_faults")),
+            ("QEMU's faults, exec to map done", lambda k: num(k, "proc_faults")),
+            ("other MAP_DMAs before it (RAM, ROM)", lambda k: num(k, "other_maps")),
+            ("their total time (us)", lambda k: num(k, "other_map_us"))):
+        rows.append((text, *(f(k) for k in ok), ""))
+    return out + aligned(rows, left=1) + errs
 
 
 def targets(d):

@@ -12,7 +12,8 @@
 # BENCH_REPS (default 5): repetitions of every measurement;
 # BENCH_VMM (default 2G, or the largest size below it): the BAR the nested
 # VMM (scripts/bench/vmm/) assigns after the measurements, 0: none;
-# BENCH_VMM_TIMEOUT (default 1800): seconds the nested QEMU may take.
+# BENCH_VMM_REPS (default BENCH_REPS): how many times QEMU starts and maps it;
+# BENCH_VMM_TIMEOUT (default 1800): seconds each nested QEMU may take.
 #
 # A BAR of up to 2 GiB is a sparse file under build/bench (share=on, as in
 # e2e.sh). Reading a hole of a sparse file allocates host page cache, so a
@@ -42,7 +43,8 @@ fi
 vmm_args=
 if [ "$vmm" != 0 ] && [ -n "$vmm" ]; then
 	grep -q -w -F -- "$vmm" <<<"$sizes" || die "BENCH_VMM=$vmm is not one of BENCH_SIZES ($sizes)"
-	vmm_args="bench_vmm=$(bytes "$vmm") bench_vmm_timeout=${BENCH_VMM_TIMEOUT:-1800}"
+	vmm_args="bench_vmm=$(bytes "$vmm") bench_vmm_reps=${BENCH_VMM_REPS:-$reps}"
+	vmm_args="$vmm_args bench_vmm_timeout=${BENCH_VMM_TIMEOUT:-1800}"
 fi
 args=()
 i=0
@@ -68,9 +70,14 @@ done
 	echo "HOST-INFO qemu=$(qemu-system-x86_64 --version | head -n 1)"
 	echo "HOST-INFO date=$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "HOST-INFO loadavg_before=$(cut -d' ' -f1 /proc/loadavg)"
+	echo "HOST-INFO run=sizes $sizes, reps $reps, $vmm_args"
 } >"$log.head"
-# What the guest is at, for the progress lines: its last BENCH or VMM line.
-last=$(sed -n 's/^HOST-INFO seconds=//p' "$log" 2>/dev/null || true)
+# What the guest is at, for the progress lines: its last BENCH or VMM line,
+# and how long its last run with the same sizes, repetitions and VMM took.
+last=
+if grep -q -x -F "$(grep '^HOST-INFO run=' "$log.head")" "$log" 2>/dev/null; then
+	last=$(sed -n 's/^HOST-INFO seconds=//p' "$log")
+fi
 guest_status() {
 	local l at
 	l=$(grep -a -E '^(BENCH |VMM-)' "$log.out" | tail -n 1)
@@ -81,7 +88,7 @@ guest_status() {
 	VMM-*) at="nested VMM: ${l:0:100}" ;;
 	*) at="booting" ;;
 	esac
-	echo "$at${last:+; the last run of this guest took $(elapsed "$last")}"
+	echo "$at${last:+; its last run like this took $(elapsed "$last")}"
 }
 guest() {
 	timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \

@@ -12,7 +12,8 @@
  *       decode off (a zap) or on, VFIO_DEVICE_RESET, and the
  *       VFIO_IOMMU_MAP_DMA calls before the BAR's (guest RAM, ROMs);
  *   VMM-RESULT key=value...            when the VFIO_IOMMU_MAP_DMA of the
- *       BAR returns: its latency and the faults this thread took in it
+ *       BAR returns: where QEMU mapped the BAR, the map's latency and the
+ *       faults this thread took in it
  *       (getrusage(RUSAGE_THREAD): refilling a zapped BAR), the faults of
  *       the whole process since exec (RUSAGE_SELF); then it ends QEMU with
  *       _exit(42), since nothing after the map is measured.
@@ -221,10 +222,11 @@ int ioctl(int fd, unsigned long req, ...)
 		report("VMM-ERROR the BAR's VFIO_IOMMU_MAP_DMA failed (%d)\n", ret);
 		_exit(43);
 	}
-	report("VMM-RESULT bar_size=%zu shim_ms=%ld mmap_ms=%ld mmap_us=%ld populated=%ld"
-	       " decode_off=%ld decode_on=%ld map_start_ms=%ld map_end_ms=%ld map_us=%llu"
+	report("VMM-RESULT rep=%s bar_size=%zu shim_ms=%ld mmap_ms=%ld mmap_us=%ld populated=%ld"
+	       " va=%p decode_off=%ld decode_on=%ld map_start_ms=%ld map_end_ms=%ld map_us=%llu"
 	       " map_faults=%ld proc_faults=%ld other_maps=%ld other_map_us=%llu\n",
-	       bar_len, shim_ms, mmap_ms, mmap_us, populated, decode_off, decode_on,
+	       getenv("VMM_REP") ?: "1", bar_len, shim_ms, mmap_ms, mmap_us, populated,
+	       bar_va, decode_off, decode_on,
 	       (long)((t0 - exec_ns) / 1000000), (long)((t1 - exec_ns) / 1000000),
 	       (unsigned long long)(t1 - t0) / 1000, f1 - f0, faults(RUSAGE_SELF), other_maps,
 	       (unsigned long long)other_map_ns / 1000);
