@@ -18,8 +18,10 @@
 #   make prefixes   build what each patch touches, patch by patch (W=1), on
 #                   x86_64, arm64 and i386; the whole series on ppc64le, riscv64
 #   make vma-tests  tools/testing/vma, built and run in userspace
-#   make bench      the unpatched base against the series in QEMU: mmap,
-#                   first touch, DMA map of vfio-pci BARs -> out/bench.*
+#   make bench      the unpatched base, the series without population and
+#                   the whole series in QEMU: mmap, first touch, DMA map of
+#                   vfio-pci BARs as real programs map them, and a nested
+#                   QEMU assigning one -> out/bench.*
 #   make clean      remove build/ and out/
 
 SHELL := /bin/bash
@@ -74,7 +76,8 @@ e2e: apply
 	@$(S)/e2e.sh
 
 # make bench is not part of make check; its cheap checks are (the program
-# builds, the report reads scripts/bench/sample/).
+# and the nested VMM's payload build, the report reads
+# scripts/bench/sample/).
 check: bench-check
 
 bench: apply

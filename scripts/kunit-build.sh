@@ -21,12 +21,17 @@ for c in "${cfgs[@]}"; do
 	args+=(--kunitconfig="$TOP/kunit/$c")
 done
 mkdir -p "$dir" "$BUILD/ccache"
+touch "$dir/.build-start"
 note "building the $arch KUnit kernel ($cfg) in $dir"
-(cd "$LINUX" && CCACHE_DIR=$BUILD/ccache ./tools/testing/kunit/kunit.py build \
-	--arch="$arch" ${cross:+--cross_compile="$cross"} "${args[@]}" \
-	--build_dir="$dir" --jobs="$JOBS" --make_options "CC=ccache ${cross}gcc") \
-	>"$dir.build.log" 2>&1 || {
+build() {
+	cd "$LINUX" && CCACHE_DIR=$BUILD/ccache ./tools/testing/kunit/kunit.py build \
+		--arch="$arch" ${cross:+--cross_compile="$cross"} "${args[@]}" \
+		--build_dir="$dir" --jobs="$JOBS" --make_options "CC=ccache ${cross}gcc" \
+		>"$dir.build.log" 2>&1
+}
+progress "${PROGRESS_PREFIX:-}building the $arch KUnit kernel ($cfg)" "kbuild_status '$dir'" build || {
 	tail -n 40 "$dir.build.log" >&2
 	die "KUnit build for $arch ($cfg) failed; full log: $dir.build.log"
 }
+kbuild_done "$dir"
 echo "$dir"

@@ -32,6 +32,12 @@ BASE_COMMIT_DATE="2026-11-15T22:30:00Z"
 
 JOBS=${JOBS:-$(nproc)}
 
+# make bench's "placement" kernel is the series without population: the
+# parent in build/linux of the patch with this subject, the first of the
+# population group (placement_ref below). BENCH_PLACEMENT_REF, a commit of
+# build/linux, overrides it. Keep it in step with the series' order.
+POPULATION_FIRST="mm: let mmap_prepare PFN remap actions map PMD and PUD leaves"
+
 die() {
 	echo "error: $*" >&2
 	exit 1
@@ -60,4 +66,72 @@ series_patches() {
 require_linux() {
 	lgit rev-parse -q --verify "refs/tags/$BASE_TAG" >/dev/null ||
 		die "no base in $LINUX: run 'make apply' first"
+}
+
+# Seconds as "1m05s".
+elapsed() {
+	printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+}
+
+# progress LABEL STATUS CMD [ARG...]: run CMD and, while it runs, print
+# ">>> LABEL: <elapsed>; <STATUS>" on stderr every $PROGRESS_EVERY seconds
+# (default 30). STATUS is a command line, run (eval) for each line, that
+# prints what is done and what remains ('' for none). CMD keeps stdin,
+# stdout and stderr; returns CMD's status.
+progress() {
+	local label=$1 status=$2 start pid ticker rc=0
+	shift 2
+	start=$(date +%s)
+	"$@" &
+	pid=$!
+	(
+		trap 'kill "$s" 2>/dev/null; exit 0' TERM
+		while :; do
+			sleep "${PROGRESS_EVERY:-30}" &
+			s=$!
+			wait "$s"
+			line="$label: $(elapsed $(($(date +%s) - start)))"
+			[ -z "$status" ] || line="$line; $(eval "$status" 2>/dev/null || true)"
+			echo ">>> $line" >&2
+		done
+	) </dev/null >/dev/null &
+	ticker=$!
+	wait "$pid" || rc=$?
+	kill "$ticker" 2>/dev/null || true
+	wait "$ticker" 2>/dev/null || true
+	return "$rc"
+}
+
+# For the progress lines of a kernel build into DIR, started when
+# DIR/.build-start was touched: the objects compiled since, and how many
+# the last finished build in DIR had (kbuild_done).
+kbuild_status() {
+	local n total
+	n=$(find "$1" -name '*.o' -newer "$1/.build-start" 2>/dev/null | wc -l)
+	total=$(cat "$1/.objects" 2>/dev/null || true)
+	echo "$n objects compiled${total:+, of $total in the last full build here}"
+}
+
+# Record how many objects a finished build in DIR has, for kbuild_status.
+kbuild_done() {
+	find "$1" -name '*.o' | wc -l >"$1/.objects"
+}
+
+# The commit make bench's placement kernel is built from (see
+# POPULATION_FIRST above).
+placement_ref() {
+	local c
+	if [ -n "${BENCH_PLACEMENT_REF:-}" ]; then
+		c=$(lgit rev-parse -q --verify "$BENCH_PLACEMENT_REF^{commit}") ||
+			die "BENCH_PLACEMENT_REF=$BENCH_PLACEMENT_REF is not a commit in $LINUX"
+	else
+		c=$(lgit log --format='%H %s' "$BASE_TAG..HEAD" |
+			awk -v s="$POPULATION_FIRST" '{ h = $1; sub(/^[^ ]+ /, "") } $0 == s { print h }')
+		[ "$(wc -w <<<"$c")" = 1 ] ||
+			die "not one patch in $LINUX with the subject POPULATION_FIRST (scripts/lib.sh): '$POPULATION_FIRST'"
+		c=$(lgit rev-parse "$c^")
+	fi
+	lgit merge-base --is-ancestor "$BASE_TAG" "$c" && lgit merge-base --is-ancestor "$c" HEAD ||
+		die "the placement commit $c is not between $BASE_TAG and HEAD in $LINUX"
+	echo "$c"
 }

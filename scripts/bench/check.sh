@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The cheap part of the benchmark that make check runs (make bench itself
 # is not part of it): the benchmark kernel's config is the test kernel's
-# minus scripts/bench/config-drop, the benchmark program builds, and the
-# report reads the committed sample output (scripts/bench/sample/) into a
-# table, JSON and PNG, and refuses a truncated log.
+# minus scripts/bench/config-drop, the benchmark program and the nested
+# VMM's payload build, and the report reads the committed sample output
+# (scripts/bench/sample/: base, placement and full) into a table, JSON and
+# PNG, and refuses a truncated log.
 # Ends with 'N passed, N failed'.
 . "$(dirname "$0")/../lib.sh"
 
@@ -24,9 +25,15 @@ else
 fi
 
 if "$B/build.sh" >/dev/null; then ok "vfio-bar-bench builds (static)"; else bad "vfio-bar-bench builds"; fi
+if "$B/vmm/payload.sh" "$tmp/root" && [ -x "$tmp/root/usr/bin/qemu-system-x86_64" ]; then
+	ok "the nested VMM payload builds (vmm-shim.so, QEMU, its libraries and firmware)"
+else
+	bad "the nested VMM payload builds"
+fi
 
 sample=$B/sample
-if /usr/bin/python3 "$B/report.py" "$sample/base.log" "$sample/patched.log" "$tmp" >/dev/null &&
+logs=("$sample/base.log" "$sample/placement.log" "$sample/full.log")
+if /usr/bin/python3 "$B/report.py" "${logs[@]}" "$tmp" >/dev/null &&
 	[ -s "$tmp/bench.txt" ] && [ -s "$tmp/bench.png" ] &&
 	want=$(cat "$sample"/*.log | grep -c '^BENCH ') &&
 	got=$(/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(sum(len(k["samples"]) for k in d["kernels"].values()))' "$tmp/bench.json") &&
@@ -36,8 +43,8 @@ else
 	bad "the report reads the sample output"
 fi
 
-grep -v '^BENCH-DONE' "$sample/patched.log" >"$tmp/truncated.log"
-if /usr/bin/python3 "$B/report.py" "$sample/base.log" "$tmp/truncated.log" "$tmp" --no-png >/dev/null 2>&1; then
+grep -v '^BENCH-DONE' "$sample/full.log" >"$tmp/truncated.log"
+if /usr/bin/python3 "$B/report.py" "${logs[@]:0:2}" "$tmp/truncated.log" "$tmp" --no-png >/dev/null 2>&1; then
 	bad "the report refuses a log without BENCH-DONE"
 else
 	ok "the report refuses a log without BENCH-DONE"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the benchmark initramfs: busybox (Debian's busybox-static), the
-# static vfio-bar-bench and scripts/bench/init. Prints the cpio's path.
+# static vfio-bar-bench, scripts/bench/init and the nested VMM
+# (scripts/bench/vmm/payload.sh: the host's QEMU, its libraries and
+# firmware). Prints the cpio's path.
 . "$(dirname "$0")/../lib.sh"
 
 prog=$("$TOP/scripts/bench/build.sh")
@@ -15,5 +17,6 @@ for applet in $("$root/bin/busybox" --list | grep -v -x busybox); do
 done
 install -m 755 "$TOP/scripts/bench/init" "$root/init"
 install -m 755 "$prog" "$root/bench/vfio-bar-bench"
+"$TOP/scripts/bench/vmm/payload.sh" "$root"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$dir/initramfs.cpio.gz"
 echo "$dir/initramfs.cpio.gz"
