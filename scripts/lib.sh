@@ -26,6 +26,10 @@ BASE_TAG=base-7.3.4
 SERIES_AUTHOR_NAME="Placeholder Sender"
 SERIES_AUTHOR_EMAIL="placeholder-sender@example.invalid"
 
+# Which posting of the series the mails are: [PATCH v3 NN/MM]. The
+# 10-patch and the 27-patch postings were the first two.
+SERIES_VERSION=3
+
 # Fixed identity and dates for the base commit, so that its hash (the
 # cover letter's base-commit) is the same on every machine.
 BASE_COMMIT_DATE="2026-11-15T22:30:00Z"

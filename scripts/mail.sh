@@ -54,7 +54,7 @@ rm -f "$OUT"/*.patch "$OUT/series.mbox"
 # The placeholder's author line, From: and Signed-off-by become the
 # sender's: no in-body From:, one Signed-off-by, the sender's.
 lgit format-patch -q --cover-letter --thread=shallow --no-signature \
-	--base="$BASE_TAG" --subject-prefix=PATCH "${args[@]}" \
+	--base="$BASE_TAG" --subject-prefix="PATCH v$SERIES_VERSION" "${args[@]}" \
 	-o "$OUT" "$BASE_TAG..HEAD" >/dev/null
 python3 - "$SERIES_AUTHOR_NAME" "$SERIES_AUTHOR_EMAIL" "$sender_name" "$sender_email" \
 	"$OUT"/[0-9][0-9][0-9][0-9]-*.patch <<'PY2'
@@ -98,7 +98,7 @@ head, sep, rest = mail.partition("\n\n")
 head = re.sub(r"^From: .*(\n[ \t].*)*$", lambda _: "From: " + email.utils.formataddr((name, addr)),
               head, count=1, flags=re.M)
 mail = head + sep + rest
-mail = mail.replace("*** SUBJECT HERE ***", re.sub(r"^\[PATCH [0-9]+/[0-9]+\] ", "", subject))
+mail = mail.replace("*** SUBJECT HERE ***", re.sub(r"^\[PATCH (v[0-9]+ )?[0-9]+/[0-9]+\] ", "", subject))
 mail = mail.replace("*** BLURB HERE ***", body)
 open(dst, "w").write(mail)
 PY

@@ -12,14 +12,19 @@
 #include "mmap_kunit.h"
 
 /*
- * The kernel agrees with the run about the CPU's PUD leaf support. Passes
- * only where the workbench passes mmap_kunit.pud_leaves=, which it takes
- * from what it booted (e.g. clearcpuid=pdpe1gb on x86); skipped otherwise.
+ * The kernel agrees with the run about the CPU's PUD leaf support: with
+ * what the workbench passes as mmap_kunit.pud_leaves=, from what it booted
+ * (e.g. clearcpuid=pdpe1gb on x86), or on x86 without it with the CPU's
+ * 1 GiB page feature. Skipped elsewhere when the run does not say.
  */
 static void pud_leaf_support_matches_run_param(struct kunit *test)
 {
-	const int run = mat_run_pud_leaves();
+	int run = mat_run_pud_leaves();
 
+#ifdef CONFIG_X86_64
+	if (run < 0)
+		run = boot_cpu_has(X86_FEATURE_GBPAGES);
+#endif
 	if (run < 0)
 		kunit_skip(test, "the run does not say (mmap_kunit.pud_leaves=)");
 	KUNIT_EXPECT_EQ(test, run,

@@ -1393,14 +1393,15 @@ TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_whole_bar, TIMEOUT_ONE_PASS)
 }
 
 /*
- * The DPDK case, a mapping around an MSI-X table at offset 2 MiB + 4 KiB
- * (so PTEs up to the first 2 MiB boundary, then PMD leaves, then a PTE):
- * also populated.
+ * A mapping around an MSI-X table, from a page past the first PMD-sized
+ * block (2 MiB + 4 KiB with 4 KiB pages) over two such blocks: PTEs up to
+ * the next block boundary, a PMD leaf, then PTEs. Also populated.
  */
 TEST_F_TIMEOUT(vfio_pci_mmap_test, populated_odd_offset, TIMEOUT_SHORT)
 {
+	const size_t pmd = page_size * (page_size / sizeof(u64));
+	const size_t offset = pmd + page_size, len = 2 * pmd;
 	const char *why;
-	const size_t offset = SZ_2M + SZ_4K, len = SZ_64M - SZ_2M;
 	struct bar_map m;
 	long faults;
 	int ret;
