@@ -35,7 +35,7 @@ note "booting the end-to-end guest ($name)"
 start=$(date +%s)
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-nodefaults -nographic -no-reboot -serial stdio \
-	-accel tcg -M q35 -cpu max -smp 2 -m 2G \
+	-accel tcg,thread=multi -M q35 -cpu max -smp 2 -m 2G \
 	-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48 \
 	-object memory-backend-file,id=bar2,size=2G,share=on,mem-path="$mem" \
 	-device ivshmem-plain,memdev=bar2 \

@@ -22,7 +22,7 @@ case $arch in
 x86_64)
 	timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 		-nodefaults -nographic -no-reboot -serial stdio \
-		-accel tcg -cpu "$cpu" -smp 2 -m 2G \
+		-accel tcg,thread=multi -cpu "$cpu" -smp 2 -m 2G \
 		-bios /usr/share/qemu/qboot.rom \
 		-kernel "$dir/arch/x86/boot/bzImage" \
 		-append "console=ttyS0 kunit_shutdown=reboot panic=-1 $cmdline" \
