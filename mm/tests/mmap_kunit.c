@@ -117,7 +117,6 @@ static vm_fault_t mat_huge_fault(struct vm_fault *vmf, unsigned int order)
 	unsigned long size = PAGE_SIZE << order;
 	unsigned long addr = ALIGN_DOWN(vmf->address, size);
 	unsigned long pfn = mf->pfn + linear_page_index(vma, addr);
-	bool write = vmf->flags & FAULT_FLAG_WRITE;
 
 	if (addr < vma->vm_start || addr + size > vma->vm_end ||
 	    !IS_ALIGNED(pfn, 1UL << order))
@@ -126,11 +125,13 @@ static vm_fault_t mat_huge_fault(struct vm_fault *vmf, unsigned int order)
 		return vmf_insert_pfn(vma, addr, pfn);
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	if (order == PMD_ORDER)
-		return vmf_insert_pfn_pmd(vmf, pfn, write);
+		return vmf_insert_pfn_pmd(vmf, pfn,
+					  vmf->flags & FAULT_FLAG_WRITE);
 #endif
 #ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
 	if (order == PUD_ORDER)
-		return vmf_insert_pfn_pud(vmf, pfn, write);
+		return vmf_insert_pfn_pud(vmf, pfn,
+					  vmf->flags & FAULT_FLAG_WRITE);
 #endif
 	return VM_FAULT_FALLBACK;
 }
@@ -407,7 +408,7 @@ static void expect_page_maps_pfn(struct kunit *test,
 				 pgprot_t prot)
 {
 	/* What remap_pfn_range() installs for @pfn with @prot. */
-	const pte_t want = pte_mkspecial(pfn_pte(pfn, prot));
+	const pgprot_t want = pte_pgprot(pte_mkspecial(pfn_pte(pfn, prot)));
 	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
 
 	if (follow_pfnmap_start(&args)) {
@@ -416,7 +417,7 @@ static void expect_page_maps_pfn(struct kunit *test,
 	}
 	KUNIT_EXPECT_EQ_MSG(test, args.pfn, pfn, "at %#lx", addr);
 	KUNIT_EXPECT_EQ_MSG(test, pgprot_val(args.pgprot),
-			    pgprot_val(pte_pgprot(want)), "at %#lx", addr);
+			    pgprot_val(want), "at %#lx", addr);
 	KUNIT_EXPECT_EQ_MSG(test, args.addr_mask, PAGE_MASK, "at %#lx", addr);
 	/* Without pte_special() nothing can be told special (UML). */
 	if (IS_ENABLED(CONFIG_ARCH_HAS_PTE_SPECIAL))

@@ -21,7 +21,7 @@ static void pud_leaf_support_matches_run_param(struct kunit *test)
 {
 	int run = mat_run_pud_leaves();
 
-#ifdef CONFIG_X86_64
+#ifdef CONFIG_X86
 	if (run < 0)
 		run = boot_cpu_has(X86_FEATURE_GBPAGES);
 #endif
