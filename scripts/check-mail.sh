@@ -7,6 +7,16 @@
 # b4 am on series.mbox and git am onto the base, which must give the tree
 # of build/linux's HEAD, with the sender as the author of every commit.
 # Without an identity, mail.sh must refuse.
+#
+# mail.sh takes the sender from git config, from whichever scope holds it,
+# the clone's own .git/config too. Here only the identity this check gives
+# counts, wherever the user keeps theirs, and nothing of theirs is
+# touched: no system or global config, and user.name and user.email set in
+# the command scope (GIT_CONFIG_COUNT, as git -c does), which git reads
+# after every config file. The refusal is tried twice: with no identity
+# anywhere (GIT_CONFIG=/dev/null: git config reads that empty file alone;
+# no other git command heeds it), and with user.name and user.email set to
+# nothing over the user's (mail.sh counts an empty one as none).
 . "$(dirname "$0")/lib.sh"
 
 require_linux
@@ -15,17 +25,33 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; lgit worktree remove -f "$wt" >/dev/null 2>&1 || true' EXIT
 
 name="Throwaway Sender" email="throwaway-sender@example.org"
-# No global or system config: only the identity given here counts.
-nocfg=(env HOME="$tmp" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1)
-if "${nocfg[@]}" OUT="$tmp/none" "$TOP/scripts/mail.sh" >"$tmp/none.log" 2>&1; then
-	die "mail.sh wrote mails without a sender identity"
-fi
-grep -q 'no sender' "$tmp/none.log" || { cat "$tmp/none.log" >&2; die "mail.sh failed without saying why"; }
+# sender NAME EMAIL CMD...: CMD with that git identity and no other. An
+# outer git -c (GIT_CONFIG_PARAMETERS, read after it) and GIT_CONFIG (git
+# config would read that file alone) are dropped.
+sender() {
+	env -u GIT_CONFIG_PARAMETERS -u GIT_CONFIG \
+		HOME="$tmp" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
+		GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0="$1" \
+		GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1="$2" "${@:3}"
+}
+# refuses WHAT CMD...: git config, run through CMD, gives no identity, and
+# mail.sh, run through CMD, writes no mails and says why.
+refuses() {
+	local what=$1
+	shift
+	[ -z "$("$@" git -C "$TOP" config user.name)$("$@" git -C "$TOP" config user.email)" ] ||
+		die "git config gives an identity even $what: the user's is not hidden"
+	if "$@" OUT="$tmp/none" "$TOP/scripts/mail.sh" >"$tmp/none.log" 2>&1; then
+		die "mail.sh wrote mails without a sender identity ($what)"
+	fi
+	grep -q 'no sender' "$tmp/none.log" ||
+		{ cat "$tmp/none.log" >&2; die "mail.sh failed $what without saying why"; }
+}
+refuses "with none configured anywhere" sender '' '' env GIT_CONFIG=/dev/null
+refuses "with user.name and user.email set to nothing" sender '' ''
 
 out=$tmp/out
-"${nocfg[@]}" GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0="$name" \
-	GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1="$email" \
-	OUT="$out" "$TOP/scripts/mail.sh" >"$tmp/mail.log" 2>&1 ||
+sender "$name" "$email" OUT="$out" "$TOP/scripts/mail.sh" >"$tmp/mail.log" 2>&1 ||
 	{ cat "$tmp/mail.log" >&2; die "mail.sh failed with a sender identity"; }
 
 n=$(lgit rev-list --count "$BASE_TAG..HEAD")

@@ -10,6 +10,12 @@
 # prep/send use). It takes the place of the series' placeholder identity
 # (lib.sh) as the From: of every mail and the author and Signed-off-by of
 # every patch. Without a configured identity this stops: it signs as nobody.
+# The identity is what `git config user.name` and `git config user.email`
+# give in this clone, from any scope: system, global, the clone's own
+# .git/config, or for one run the command scope (GIT_CONFIG_COUNT,
+# GIT_CONFIG_KEY_<n>, GIT_CONFIG_VALUE_<n> in the environment: what git -c
+# gives), which git reads last, over all the others (check-mail.sh uses
+# it). An empty user.name or user.email is no identity.
 . "$(dirname "$0")/lib.sh"
 
 require_linux
