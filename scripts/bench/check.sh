@@ -5,7 +5,9 @@
 # minus scripts/bench/config-drop, the benchmark program and the nested
 # VMM's payload build, and the report reads the committed sample output
 # (scripts/bench/sample/: base, placement and full) into a table, JSON and
-# PNG, and refuses a truncated log.
+# PNG, takes the logs in any order (each names its kernel: HOST-INFO name=),
+# and refuses a truncated log, a log without a name and two logs of one
+# kernel.
 # Ends with 'N passed, N failed'.
 . "$(dirname "$0")/../lib.sh"
 
@@ -42,6 +44,34 @@ if /usr/bin/python3 "$B/report.py" "${logs[@]}" "$tmp" >/dev/null &&
 else
 	bad "the report reads the sample output"
 fi
+
+# Each log says which kernel it is: another order of the arguments gives the
+# same report, into an OUTDIR the report creates.
+if /usr/bin/python3 "$B/report.py" "$sample/full.log" "$sample/base.log" "$sample/placement.log" \
+	"$tmp/any-order" --no-png >/dev/null &&
+	cmp -s "$tmp/bench.txt" "$tmp/any-order/bench.txt" &&
+	cmp -s "$tmp/bench.json" "$tmp/any-order/bench.json"; then
+	ok "the report takes the logs in any order (HOST-INFO name=)"
+else
+	bad "the report takes the logs in any order (HOST-INFO name=)"
+fi
+# refused WHAT LOG: the report refuses LOG in place of the full kernel's, and
+# says it is about the log's HOST-INFO name=.
+refused() {
+	if /usr/bin/python3 "$B/report.py" "${logs[@]:0:2}" "$2" "$tmp/refused" --no-png \
+		>/dev/null 2>"$tmp/refused.err"; then
+		bad "the report refuses $1"
+	elif grep -q 'HOST-INFO name=' "$tmp/refused.err"; then
+		ok "the report refuses $1"
+	else
+		cat "$tmp/refused.err" >&2
+		bad "the report refuses $1 (another error)"
+	fi
+}
+grep -v '^HOST-INFO name=' "$sample/full.log" >"$tmp/noname.log"
+refused "a log without HOST-INFO name=" "$tmp/noname.log"
+sed 's/^HOST-INFO name=full$/HOST-INFO name=placement/' "$sample/full.log" >"$tmp/mislabeled.log"
+refused "two logs of one kernel" "$tmp/mislabeled.log"
 
 grep -v '^BENCH-DONE' "$sample/full.log" >"$tmp/truncated.log"
 if /usr/bin/python3 "$B/report.py" "${logs[@]:0:2}" "$tmp/truncated.log" "$tmp" --no-png >/dev/null 2>&1; then

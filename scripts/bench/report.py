@@ -2,7 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn the consoles of the three benchmark guests into the report.
 
-Usage: report.py BASE_LOG PLACEMENT_LOG FULL_LOG OUTDIR [--no-png]
+Usage: report.py LOG LOG LOG OUTDIR [--no-png]
+
+The three logs are run.sh's, one per kernel (base, placement, full), in
+any order: each says which kernel it is in its "HOST-INFO name=" line.
+A log without that line, with a name that is not one of the three, or a
+second log of the same kernel is refused. OUTDIR is created if missing.
 
 Reads the BENCH lines vfio-bar-bench printed, the VMM lines of the nested
 QEMU run (scripts/bench/vmm/) and run.sh's HOST-INFO lines, and writes
@@ -16,6 +21,7 @@ Noise: each kernel's min-max range over the repetitions of a row. Two
 kernels differ beyond noise only where their ranges do not overlap.
 """
 import json
+import os
 import statistics
 import sys
 import textwrap
@@ -120,6 +126,9 @@ def parse_log(path):
                 k, sep, v = rest.partition("=")
                 if not sep or not k or " " in k:
                     raise LogError(f"{where}: not key=value: {rest!r}")
+                if k == "name" and info.get(k, v) != v:
+                    raise LogError(f"{where}: a second HOST-INFO name=, {v!r} after "
+                                   f"{info[k]!r}")
                 info[k] = v
             elif tag == "BENCH-INFO":
                 info.update(parse_kv(rest.split(), where))
@@ -187,10 +196,28 @@ def ratio_text(a, b):
 
 class Data:
     def __init__(self, logs):
+        """logs: the paths of one log per kernel of KINDS, in any order; each
+        log names its kernel in its HOST-INFO name= line (run.sh)."""
         self.info, self.devices, self.samples, self.vmm = {}, {}, {}, {}
-        for kind, path in zip(KINDS, logs):
+        path_of = {}
+        for path in logs:
+            parsed = parse_log(path)
+            kind = parsed[0].get("name")
+            if kind is None:
+                raise LogError(f"{path}: no HOST-INFO name= line: which kernel "
+                               f"({', '.join(KINDS)}) it ran is unknown")
+            if kind not in KINDS:
+                raise LogError(f"{path}: HOST-INFO name={kind}: not one of "
+                               f"{', '.join(KINDS)}")
+            if kind in path_of:
+                raise LogError(f"{path_of[kind]} and {path} are both the {kind} "
+                               f"kernel's log (HOST-INFO name={kind})")
+            path_of[kind] = path
             (self.info[kind], self.devices[kind], self.samples[kind],
-             self.vmm[kind]) = parse_log(path)
+             self.vmm[kind]) = parsed
+        missing = [k for k in KINDS if k not in path_of]
+        if missing:
+            raise LogError(f"no log of the {', '.join(missing)} kernel")
         sizes = [sorted({s["size"] for s in self.samples[k]}) for k in KINDS]
         if any(s != sizes[0] for s in sizes):
             raise LogError(f"the logs measured different BAR sizes: {sizes}")
@@ -597,6 +624,11 @@ def main(argv):
         return 1
     out = args[-1]
     text = table(d)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 1
     with open(f"{out}/bench.txt", "w") as f:
         f.write(text)
     with open(f"{out}/bench.json", "w") as f:
