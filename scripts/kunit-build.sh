@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build one KUnit kernel from build/linux with kunit.py.
 # Usage: kunit-build.sh ARCH KUNITCONFIG[+KUNITCONFIG...]   (files in kunit/,
-#        merged in order; arm64 is cross-built with Debian's aarch64 gcc)
+#        or absolute paths, merged in order; arm64 is cross-built with
+#        Debian's aarch64 gcc)
 # Prints the build directory.
 . "$(dirname "$0")/lib.sh"
 
@@ -13,12 +14,15 @@ arm64) cross=aarch64-linux-gnu- ;;
 *) die "kunit-build.sh: unknown arch '$arch'" ;;
 esac
 require_linux
-dir=$BUILD/kunit-$arch-${cfg//.kunitconfig/}
+name=${cfg##*/}
+dir=$BUILD/kunit-$arch-${name//.kunitconfig/}
 args=()
 IFS=+ read -r -a cfgs <<<"$cfg"
 for c in "${cfgs[@]}"; do
-	[ -f "$TOP/kunit/$c" ] || die "no kunit/$c"
-	args+=(--kunitconfig="$TOP/kunit/$c")
+	# A file of kunit/, or a path (make e2e KCSAN=1's generated config).
+	case $c in /*) f=$c ;; *) f=$TOP/kunit/$c ;; esac
+	[ -f "$f" ] || die "no $f"
+	args+=(--kunitconfig="$f")
 done
 mkdir -p "$dir" "$BUILD/ccache"
 touch "$dir/.build-start"

@@ -6,9 +6,7 @@ Usage: kunit-count.py REPORT.json [CASE...]
 
 A case that crashed or never reported counts as failed, and so does a
 skipped case named on the command line: a case the run must not skip
-(pud_leaf_support_matches_run_param skips when kunit/runs does not say
-mmap_kunit.pud_leaves=, and the PUD expectations would then test
-the kernel against itself)."""
+(kunit/must-run: the PUD cases on a CPU that maps 1 GiB pages)."""
 import json
 import sys
 
