@@ -28,7 +28,7 @@ SERIES_AUTHOR_EMAIL="placeholder-sender@example.invalid"
 
 # Which posting of the series the mails are: [PATCH v3 NN/MM]. The
 # 10-patch and the 27-patch postings were the first two.
-SERIES_VERSION=3
+SERIES_VERSION=4
 
 # Fixed identity and dates for the base commit, so that its hash (the
 # cover letter's base-commit) is the same on every machine.

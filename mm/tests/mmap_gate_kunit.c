@@ -14,27 +14,22 @@
  * entry while the memory is off.
  */
 #include <kunit/test.h>
+#include <linux/debug_locks.h>
 #include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mutex.h>
+#include <linux/pagemap.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/seqlock.h>
+#include <linux/wait.h>
 
-#include "mmap_kunit.h"
+#include "mmap_kunit_helpers.h"
 
 #define MAT_MAPPED_ERR		(-ENOSPC)
-/*
- * Bounds of each randomized populate-versus-zap stress: this many mmap()s,
- * more (up to four times as many) until this many overlapped a disable,
- * and never longer than this.
- */
-#define MAT_STRESS_ITERATIONS	400
-#define MAT_STRESS_OVERLAPS	8
-#define MAT_STRESS_MS		4000
 
 /**
  * struct mat_dev - The test driver behind a gated test file.
@@ -44,7 +39,6 @@
  * @enabled: The memory is usable; written under @lock, read without.
  * @raw_sample: Gate with the sequence as read, even if odd, instead of
  *	declining while a section is open, as a correct driver does.
- * @unhide: Clear hide_from_rmap_until_complete after gating.
  * @limit: Also limit population to @max_pte_tables PTE tables.
  * @max_pte_tables: See @limit.
  * @after_gate: Run at the end of mmap_prepare, once the action is gated.
@@ -58,7 +52,6 @@ struct mat_dev {
 	seqcount_t seq;
 	bool enabled;
 	bool raw_sample;
-	bool unhide;
 	bool limit;
 	unsigned int max_pte_tables;
 	void (*after_gate)(struct mat_dev *dev);
@@ -86,11 +79,22 @@ static void mat_dev_prepare(struct mat_file *mf, struct vm_area_desc *desc)
 	mmap_action_gate(desc, &dev->seq, seq);
 	if (dev->limit)
 		mmap_action_limit_pte_tables(desc, dev->max_pte_tables);
-	if (dev->unhide)
-		desc->action.hide_from_rmap_until_complete = false;
 	dev->gated++;
 	if (dev->after_gate)
 		dev->after_gate(dev);
+}
+
+/* Is every page of [@start, @end) mapped? Leaf by leaf. */
+static bool mat_fully_mapped(unsigned long start, unsigned long end)
+{
+	unsigned long addr, pfn, size;
+
+	for (addr = start; addr < end; addr = ALIGN_DOWN(addr, size) + size) {
+		size = __mat_leaf_size(current->mm, addr, &pfn);
+		if (!size)
+			return false;
+	}
+	return true;
 }
 
 /* ->mapped hook: note whether the action populated the whole VMA. */
@@ -98,7 +102,7 @@ static void mat_dev_note_population(struct mat_file *mf)
 {
 	struct mat_dev *dev = mf->priv;
 
-	dev->populated = __mat_fully_mapped(mf->start, mf->end);
+	dev->populated = mat_fully_mapped(mf->start, mf->end);
 }
 
 /* A file of a test driver whose memory is on, for gated population. */
@@ -133,8 +137,8 @@ static void __mat_dev_disable(struct mat_dev *dev, bool wait_linked)
 	mutex_lock(&dev->lock);
 	raw_write_seqcount_begin(&dev->seq);
 	complete_all(&dev->entered);
-	if (wait_linked && !mat_rmap_locked_within(mf, MAT_WAIT_MS))
-		KUNIT_FAIL(mf->test, "the VMA was never linked into rmap");
+	if (wait_linked)
+		mat_wait_rmap_locked(mf);
 	unmap_mapping_range(mf->file->f_mapping, 0, 0, 1);
 	WRITE_ONCE(dev->enabled, false);
 	raw_write_seqcount_end(&dev->seq);
@@ -208,22 +212,21 @@ static void mat_dev_zap_in_progress(struct mat_dev *dev)
 {
 	dev->mf->zap = mat_dev_zap_once_linked;
 	if (mat_start_zapper(dev->mf))
-		KUNIT_EXPECT_TRUE(dev->mf->test,
-				  wait_for_completion_timeout(&dev->entered,
-							      msecs_to_jiffies(MAT_WAIT_MS)));
+		wait_for_completion(&dev->entered);
 }
 
 /* ->mapped hook: population skipped, the zap queued on the rmap lock. */
 static void mat_dev_expect_zap_queued(struct mat_file *mf)
 {
 	mat_dev_note_population(mf);
-	KUNIT_EXPECT_TRUE(mf->test, mat_zapper_blocked_on_rmap(mf, MAT_WAIT_MS));
+	mat_wait_zapper_queued_on_rmap(mf);
+	KUNIT_EXPECT_FALSE(mf->test, completion_done(&mf->zap_done));
 }
 
 /*
  * A zap that entered the sequence before the link and zaps once the VMA is
- * linked: the mm finds the sequence odd and moved, does not populate, and
- * the zap, queued on the rmap lock, runs once mmap() is over.
+ * linked: the mm finds the sequence moved, does not populate, and the zap,
+ * queued on the rmap lock, runs once mmap() is over.
  */
 static void gate_skips_zap_in_progress(struct kunit *test)
 {
@@ -235,25 +238,22 @@ static void gate_skips_zap_in_progress(struct kunit *test)
 	mf->mapped_hook = mat_dev_expect_zap_queued;
 	addr = mat_mmap(mf, MAT_LEN, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
-	KUNIT_ASSERT_TRUE(test, mat_zap_finished_within(mf, MAT_WAIT_MS));
+	wait_for_completion(&mf->zap_done);
 	KUNIT_EXPECT_FALSE(test, dev->populated);
 	expect_none_while_disabled(test, dev, addr, MAT_LEN);
 }
 
 /*
  * ->mapped hook, after population, the rmap lock still held: a zap starts,
- * enters the sequence and must then wait for mmap() to complete.
+ * enters the sequence, and must queue on the rmap lock until mmap() is over.
  */
 static void mat_dev_zap_after_population(struct mat_file *mf)
 {
-	struct kunit *test = mf->test;
-
 	mat_dev_note_population(mf);
-	mf->zap = mat_dev_zap;
 	if (!mat_start_zapper(mf))
 		return;
-	KUNIT_EXPECT_TRUE(test, mat_zapper_blocked_on_rmap(mf, MAT_WAIT_MS));
-	KUNIT_EXPECT_FALSE(test, mat_zap_finished_within(mf, MAT_BLOCKED_MS));
+	mat_wait_zapper_queued_on_rmap(mf);
+	KUNIT_EXPECT_FALSE(mf->test, completion_done(&mf->zap_done));
 }
 
 /* A zap that starts once the mm populated waits, then removes all of it. */
@@ -264,9 +264,11 @@ static void gate_zap_after_population_removes_all(struct kunit *test)
 	unsigned long addr;
 
 	mf->mapped_hook = mat_dev_zap_after_population;
+	mf->zap = mat_dev_zap;
+	KUNIT_ASSERT_TRUE(test, mat_create_zapper(mf));
 	addr = mat_mmap(mf, MAT_LEN, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
-	KUNIT_ASSERT_TRUE(test, mat_zap_finished_within(mf, MAT_WAIT_MS));
+	wait_for_completion(&mf->zap_done);
 	KUNIT_EXPECT_TRUE(test, dev->populated);
 	expect_none_while_disabled(test, dev, addr, MAT_LEN);
 }
@@ -333,7 +335,7 @@ static void gate_odd_sample_populates_nothing(struct kunit *test)
 
 /*
  * What vfio-pci does: huge leaves, gated, hidden. A disable after mmap()
- * removes every PMD and PUD leaf. Leaf sizes as mat_largest_leaf() says.
+ * removes every PMD and PUD leaf.
  */
 static void gate_huge_leaves_removed_by_zap(struct kunit *test)
 {
@@ -346,21 +348,117 @@ static void gate_huge_leaves_removed_by_zap(struct kunit *test)
 	addr = mat_mmap_congruent(dev->mf, 0, len);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	KUNIT_EXPECT_EQ(test, expect_leaves(test, dev->mf, addr, segs, 1),
-			len / min(mat_largest_leaf(), mat_block()));
+			len / min(mat_expected_leaf(), mat_block()));
 
 	mat_dev_disable(dev);
 	expect_none_while_disabled(test, dev, addr, len);
 }
 
-/* A gate on a copy-on-write mapping is refused: a zap could not find it. */
-static void gate_refused_for_cow_mapping(struct kunit *test)
+/*
+ * Gated population allocates nothing with i_mmap_rwsem held either, PUD and
+ * PMD leaves included (see hidden_remap_allocates_nothing_under_rmap_lock):
+ * a mapping that needs page tables at every level, and leaves of each size.
+ */
+static void gate_allocates_nothing_under_rmap_lock(struct kunit *test)
 {
+	const unsigned long head = 3 * PAGE_SIZE;
+	const unsigned long len = head + mat_block() + PMD_SIZE + head;
+	struct mat_dev *dev = mat_dev_create(test);
+	unsigned long addr;
+
+	mat_teach_lockdep_reclaim_takes_rmap(test, dev->mf);
+	dev->mf->huge = true;
+	addr = mat_mmap_congruent(dev->mf, mat_block() - head, len);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_TRUE(test, dev->populated);
+	KUNIT_EXPECT_TRUE_MSG(test, debug_locks, "lockdep reported a problem");
+}
+
+/* A dummy page cache operation: the file can have page cache. */
+static int mat_read_folio(struct file *file, struct folio *folio)
+{
+	return -EIO;
+}
+
+static const struct address_space_operations mat_cache_aops = {
+	.read_folio = mat_read_folio,
+};
+
+/* What makes a gate a driver bug, refused whatever the memory's state. */
+struct mat_refusal {
+	const char *what;
+	void (*setup)(struct kunit *test, struct mat_dev *dev);
+	unsigned long flags;
+};
+
+static void mat_nothing(struct kunit *test, struct mat_dev *dev)
+{
+}
+
+static void mat_unhidden_gate(struct mat_file *mf, struct vm_area_desc *desc)
+{
+	mat_dev_prepare(mf, desc);
+	desc->action.hide_from_rmap_until_complete = false;
+}
+
+static void mat_set_unhidden(struct kunit *test, struct mat_dev *dev)
+{
+	dev->mf->prepare_hook = mat_unhidden_gate;
+}
+
+static void mat_set_no_fault(struct kunit *test, struct mat_dev *dev)
+{
+	dev->mf->vm_ops = &mat_vm_ops_no_fault;
+}
+
+/* mmap_prepare hook: gate an action that is not a PFN remap. */
+static void mat_gate_nothing(struct mat_file *mf, struct vm_area_desc *desc)
+{
+	struct mat_dev *dev = mf->priv;
+
+	mmap_action_gate(desc, &dev->seq, raw_read_seqcount(&dev->seq));
+}
+
+static void mat_set_not_remap(struct kunit *test, struct mat_dev *dev)
+{
+	dev->mf->prepare_hook = mat_gate_nothing;
+}
+
+static void mat_set_page_cache(struct kunit *test, struct mat_dev *dev)
+{
+	dev->mf->file->f_mapping->a_ops = &mat_cache_aops;
+}
+
+static const struct mat_refusal mat_refusals[] = {
+	/* A PFN remap sets a COW mapping's pgoff: a zap could not find it. */
+	{ "MAP_PRIVATE", mat_nothing, MAP_PRIVATE },
+	/* The VMA must be hidden from rmap until population is over. */
+	{ "not hidden from rmap", mat_set_unhidden, MAP_SHARED },
+	/* Nothing would fill the VMA when population is skipped. */
+	{ "no vm_ops->fault", mat_set_no_fault, MAP_SHARED },
+	{ "not a PFN remap", mat_set_not_remap, MAP_SHARED },
+	/* Reclaim could take the rmap lock the mm holds for the gate. */
+	{ "file with page cache", mat_set_page_cache, MAP_SHARED },
+};
+
+static void mat_refusal_desc(const struct mat_refusal *r, char *desc)
+{
+	strscpy(desc, r->what, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(mat_refusal, mat_refusals, mat_refusal_desc);
+
+/* A gate the mm cannot keep is refused, with a warning. */
+static void gate_refused(struct kunit *test)
+{
+	const struct mat_refusal *r = test->param_value;
 	struct mat_dev *dev = mat_dev_create(test);
 	unsigned long addr = 0;
 
+	r->setup(test, dev);
 	kunit_warning_suppress(test) {
 		addr = mat_mmap_flags(dev->mf, MAT_LEN, PROT_READ | PROT_WRITE,
-				      MAP_PRIVATE);
+				      r->flags);
 	}
 	KUNIT_EXPECT_EQ(test, (long)addr, (long)-EINVAL);
 }
@@ -386,7 +484,6 @@ static int mat_compat_mmap(struct file *file, struct vm_area_struct *vma)
 }
 
 static const struct file_operations mat_compat_fops = {
-	.owner	= THIS_MODULE,
 	.mmap	= mat_compat_mmap,
 };
 
@@ -398,60 +495,16 @@ static const struct file_operations mat_compat_fops = {
 static void gate_compat_path_populates_nothing(struct kunit *test)
 {
 	struct mat_dev *dev = mat_dev_create(test);
-	unsigned long addr = mat_mmap_stacked(dev->mf, &mat_compat_fops);
+	struct file *file = mat_file_open(test, &mat_compat_fops, dev->mf);
+	unsigned long addr;
 
+	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
+	addr = vm_mmap(file, 0, MAT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	KUNIT_EXPECT_EQ(test, dev->gated, 1);
 	expect_range_unmapped(test, addr, MAT_LEN);
 	KUNIT_ASSERT_EQ(test, 0, mat_fault_in(addr));
 	KUNIT_EXPECT_EQ(test, mat_count_entries(addr, MAT_LEN), 1);
-}
-
-/* A gate without the VMA hidden from rmap is a driver bug: refused. */
-static void gate_requires_hidden_vma(struct kunit *test)
-{
-	struct mat_dev *dev = mat_dev_create(test);
-	unsigned long addr = 0;
-
-	dev->unhide = true;
-	kunit_warning_suppress(test) {
-		addr = mat_mmap(dev->mf, MAT_LEN, 0);
-	}
-	KUNIT_EXPECT_EQ(test, (long)addr, (long)-EINVAL);
-}
-
-/* So is one on a VMA no fault handler can fill when population skips. */
-static void gate_requires_fault_handler(struct kunit *test)
-{
-	struct mat_dev *dev = mat_dev_create(test);
-	unsigned long addr = 0;
-
-	dev->mf->vm_ops = &mat_vm_ops_no_fault;
-	kunit_warning_suppress(test) {
-		addr = mat_mmap(dev->mf, MAT_LEN, 0);
-	}
-	KUNIT_EXPECT_EQ(test, (long)addr, (long)-EINVAL);
-}
-
-/* mmap_prepare hook: gate an action that is not a PFN remap. */
-static void mat_gate_nothing(struct mat_file *mf, struct vm_area_desc *desc)
-{
-	struct mat_dev *dev = mf->priv;
-
-	mmap_action_gate(desc, &dev->seq, raw_read_seqcount(&dev->seq));
-}
-
-/* So is one on an action that is not a PFN remap. */
-static void gate_requires_pfn_remap(struct kunit *test)
-{
-	struct mat_dev *dev = mat_dev_create(test);
-	unsigned long addr = 0;
-
-	dev->mf->prepare_hook = mat_gate_nothing;
-	kunit_warning_suppress(test) {
-		addr = mat_mmap(dev->mf, MAT_LEN, 0);
-	}
-	KUNIT_EXPECT_EQ(test, (long)addr, (long)-EINVAL);
 }
 
 /*
@@ -557,11 +610,11 @@ static void gate_populates_with_reserved_memtype(struct kunit *test)
 }
 
 /*
- * With memory types tracked, a gated remap over a range that two different
- * types are reserved for fails, as any remap does, rather than mapping all
- * of it with the type of its first page.
+ * With memory types tracked, a range that two different types are reserved
+ * for cannot be populated with one: the preparation before the link fails,
+ * and mmap() succeeds unpopulated, as it would if the gate had skipped.
  */
-static void gate_refused_over_two_memtypes(struct kunit *test)
+static void gate_over_two_memtypes_skips(struct kunit *test)
 {
 	struct mat_dev *dev = mat_dev_create(test);
 	struct mat_file *mf = dev->mf;
@@ -575,14 +628,16 @@ static void gate_refused_over_two_memtypes(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, uc);
 	addr = mat_mmap(mf, MAT_LEN, 0);
 	iounmap(uc);
-	KUNIT_EXPECT_EQ(test, (long)addr, (long)-EINVAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	KUNIT_EXPECT_EQ(test, dev->gated, 1);
+	KUNIT_EXPECT_FALSE(test, dev->populated);
+	expect_range_unmapped(test, addr, MAT_LEN);
 }
 
 /*
  * Limit of two PTE tables, as vfio-pci sets it: a mapping placed for huge
  * leaves with an unaligned head and tail needs exactly two, and is
- * populated, with leaves as mat_largest_leaf() says; with a limit of one
- * it is not. Needs PMD leaves.
+ * populated; with a limit of one it is not. Needs PMD leaves.
  */
 static void limit_populates_within_budget(struct kunit *test)
 {
@@ -597,8 +652,8 @@ static void limit_populates_within_budget(struct kunit *test)
 	struct mat_dev *over = mat_dev_create(test);
 	unsigned long addr;
 
-	if (mat_largest_leaf() == PAGE_SIZE)
-		kunit_skip(test, "no huge PFN leaves on this kernel");
+	if (mat_expected_leaf() == PAGE_SIZE)
+		kunit_skip(test, "no huge PFN mappings on this kernel");
 	dev->mf->huge = true;
 	over->mf->huge = true;
 	dev->limit = true;
@@ -618,22 +673,26 @@ static void limit_populates_within_budget(struct kunit *test)
 }
 
 /*
- * mmap() of @dev's file, huge, limited to two PTE tables, @len bytes at a
- * VA @va_offset past a block boundary: expect no population and no page
- * table allocated for it.
+ * Over the limit, population is skipped before anything is allocated: a
+ * VA not congruent to the PFN, or THP disabled for the process, would need
+ * a PTE per page. Only the mm knows the latter; a driver guessing from the
+ * addresses would populate. The length needs more than two PTE tables:
+ * three PMDs at least, two blocks where a block is a PUD.
  */
-static void expect_over_budget_skipped(struct kunit *test, struct mat_dev *dev,
-				       unsigned long va_offset,
-				       unsigned long len)
+static void expect_over_budget_skipped(struct kunit *test, bool thp_disabled)
 {
+	const unsigned long len = max(3 * PMD_SIZE, 2 * mat_block());
+	struct mat_dev *dev = mat_dev_create(test);
 	unsigned long addr, before;
 
 	dev->mf->huge = true;
 	dev->limit = true;
 	dev->max_pte_tables = 2;
 	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
+	if (thp_disabled)
+		mm_flags_set(MMF_DISABLE_THP_COMPLETELY, current->mm);
 	before = mm_pgtables_bytes(current->mm);
-	addr = mat_mmap_at(dev->mf, va_offset, len, 0);
+	addr = mat_mmap_at(dev->mf, thp_disabled ? 0 : PAGE_SIZE, len, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	KUNIT_EXPECT_EQ(test, dev->gated, 1);
 	KUNIT_EXPECT_FALSE(test, dev->populated);
@@ -641,40 +700,38 @@ static void expect_over_budget_skipped(struct kunit *test, struct mat_dev *dev,
 	KUNIT_EXPECT_EQ(test, mm_pgtables_bytes(current->mm), before);
 }
 
-/*
- * A length that needs more than two PTE tables without leaves: three PMDs
- * at least (64K pages: 1.5G), two blocks where a block is a PUD (2G).
- */
-static unsigned long mat_over_budget_len(void)
-{
-	return max(3 * PMD_SIZE, 2 * mat_block());
-}
-
-/* A VA not congruent to the PFN would need a PTE per page: skipped. */
 static void limit_skips_incongruent_mapping(struct kunit *test)
 {
-	expect_over_budget_skipped(test, mat_dev_create(test), PAGE_SIZE,
-				   mat_over_budget_len());
+	expect_over_budget_skipped(test, false);
+}
+
+static void limit_skips_when_thp_disabled(struct kunit *test)
+{
+	expect_over_budget_skipped(test, true);
 }
 
 /*
- * THP disabled for the process (prctl(PR_SET_THP_DISABLE)): no leaves, so
- * even a congruent mapping would need a PTE per page: skipped. Only the mm
- * knows this; a driver guessing from the addresses would populate.
+ * Randomized race of gated, hidden mmap() against disable and zap on a
+ * second thread. The zapper disables the memory at a random point of each
+ * mmap() (from its start to about twice as long as an mmap() takes), and
+ * keeps it off until the test, which waits for that disable, has checked
+ * its live mappings: so the checks are made while the memory is off, when
+ * no mapping may have an entry. A mapping "overlapped" a disable if the sequence moved while its
+ * mmap() ran: either the mm saw the move and skipped, or a zap had to wait
+ * for population and remove it.
  */
-static void limit_skips_when_thp_disabled(struct kunit *test)
-{
-	struct mat_dev *dev = mat_dev_create(test);
+#define MAT_STRESS_LIVE		4
+#define MAT_STRESS_MIN_MMAPS	200
+#define MAT_STRESS_MAX_MMAPS	2000
+#define MAT_STRESS_OVERLAPS	50
 
-	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
-	mm_flags_set(MMF_DISABLE_THP_COMPLETELY, current->mm);
-	expect_over_budget_skipped(test, dev, 0, mat_over_budget_len());
-}
-
-/* Stress: disable (enter, zap, off, leave) and enable in a loop. */
 struct mat_stress {
 	struct mat_dev *dev;
+	wait_queue_head_t wq;
 	bool stop;
+	unsigned long mmaps;		/* started, by the test */
+	unsigned long mmap_ns;		/* a recent mmap()'s duration */
+	unsigned long checks_off;	/* made while the memory was off */
 	unsigned long zaps;
 	struct completion done;
 };
@@ -682,18 +739,23 @@ struct mat_stress {
 static int mat_stress_zap_fn(void *data)
 {
 	struct mat_stress *st = data;
+	unsigned long served = 0, seen;
 
-	/*
-	 * Off briefly, on for a few mmap()s' time (one takes a millisecond or
-	 * more under emulation), at random: most mmap()s populate, and some
-	 * overlap a disable.
-	 */
 	while (!READ_ONCE(st->stop)) {
+		/* Each mmap() of the test once: it waits for this disable. */
+		wait_event(st->wq, READ_ONCE(st->mmaps) != served ||
+			   READ_ONCE(st->stop));
+		served = READ_ONCE(st->mmaps);
+		ndelay(get_random_u32_below(min(2 * READ_ONCE(st->mmap_ns),
+						10 * NSEC_PER_MSEC) + 1));
+		seen = READ_ONCE(st->checks_off);
 		mat_dev_disable(st->dev);
 		WRITE_ONCE(st->zaps, st->zaps + 1);
-		udelay(get_random_u32_below(50));
+		wake_up(&st->wq);
+		/* Off until the test has checked its mappings. */
+		wait_event(st->wq, READ_ONCE(st->checks_off) != seen ||
+			   READ_ONCE(st->stop));
 		mat_dev_enable(st->dev);
-		usleep_range(1000, 1000 + get_random_u32_below(4000));
 	}
 	complete_all(&st->done);
 	return 0;
@@ -704,6 +766,7 @@ static void mat_stop_stress(void *data)
 	struct mat_stress *st = data;
 
 	WRITE_ONCE(st->stop, true);
+	wake_up(&st->wq);
 	wait_for_completion(&st->done);
 }
 
@@ -737,95 +800,96 @@ static bool mat_start_stress(struct kunit *test, struct mat_stress *st)
 }
 
 /*
- * Entries left in [@start, @start + @len) while the memory is off: a zap
- * that disabled it must have removed them all. Lock order as the zapper's
- * (driver lock, then i_mmap_rwsem); only the test takes mmap_lock before
- * the driver's lock.
+ * Entries in the live mappings while the memory is off, in *@stray; returns
+ * whether it was off. Lock order as the zapper's (driver lock, then
+ * i_mmap_rwsem); only the test takes mmap_lock before the driver's lock.
  */
-static unsigned long mat_stray_entries(struct mat_dev *dev, unsigned long start,
-				       unsigned long len)
+static bool mat_check_live(struct mat_dev *dev, const unsigned long *addr,
+			   const unsigned long *len, unsigned long *stray)
 {
-	unsigned long stray = 0;
+	bool off;
+	int i;
 
 	mmap_read_lock(current->mm);
 	mutex_lock(&dev->lock);
-	if (!dev->enabled && vma_lookup(current->mm, start))
-		stray = __mat_count_entries(start, start + len);
+	off = !dev->enabled;
+	for (i = 0; off && i < MAT_STRESS_LIVE; i++)
+		if (addr[i])
+			*stray += __mat_count_entries(current->mm, addr[i],
+						      addr[i] + len[i]);
 	mutex_unlock(&dev->lock);
 	mmap_read_unlock(current->mm);
-	return stray;
+	return off;
 }
 
-/*
- * Bounded randomized race of gated, hidden mmap() against disable and zap
- * on another thread: whenever the memory is off, no mapping may have an
- * entry. A mapping "overlapped" a disable if the sequence moved while its
- * mmap() ran: either the mm saw the move and skipped, or a zap had to wait
- * for population and remove it (counted as populated). The stress must see
- * overlaps, so that no stray entry is shown over real races. With @huge,
- * mappings of one or two blocks, congruent, get PMD or PUD leaves where
- * they can.
- */
 static void expect_no_stray_entry_under_stress(struct kunit *test, bool huge)
 {
 	struct mat_dev *dev = mat_dev_create(test);
 	struct mat_stress *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
-	unsigned long deadline, stray = 0, populated = 0, skipped = 0;
-	unsigned long overlapped = 0, overlapped_populated = 0;
+	unsigned long addr[MAT_STRESS_LIVE] = {}, len[MAT_STRESS_LIVE] = {};
+	unsigned long stray = 0, populated = 0, overlapped = 0, checks_on = 0;
 	bool concurrent;
-	int i;
+	int i, slot;
 
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	st->dev = dev;
 	dev->mf->huge = huge;
+	init_waitqueue_head(&st->wq);
 	init_completion(&st->done);
 	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
 	concurrent = mat_start_stress(test, st);
 
-	deadline = jiffies + msecs_to_jiffies(MAT_STRESS_MS);
-	for (i = 0; i < 4 * MAT_STRESS_ITERATIONS &&
-	     time_before(jiffies, deadline) &&
-	     (i < MAT_STRESS_ITERATIONS || overlapped < MAT_STRESS_OVERLAPS);
-	     i++) {
+	for (i = 0; i < MAT_STRESS_MAX_MMAPS &&
+	     (i < MAT_STRESS_MIN_MMAPS || overlapped < MAT_STRESS_OVERLAPS); i++) {
 		unsigned int seq = raw_read_seqcount(&dev->seq);
-		unsigned long len, addr;
+		unsigned long zaps = READ_ONCE(st->zaps);
+		u64 start;
 
-		dev->populated = false;
-		if (huge) {
-			len = (1 + get_random_u32_below(2)) * mat_block();
-			addr = mat_mmap_congruent(dev->mf, 0, len);
-		} else {
-			len = (1 + get_random_u32_below(MAT_NR_PAGES)) * PAGE_SIZE;
-			addr = mat_mmap(dev->mf, len, 0);
-		}
-		KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
-		if (dev->populated)
-			populated++;
+		slot = i % MAT_STRESS_LIVE;
+		if (addr[slot])
+			vm_munmap(addr[slot], len[slot]);
+		if (huge)
+			len[slot] = (1 + get_random_u32_below(2)) * mat_block();
 		else
-			skipped++;
-		if (raw_read_seqcount(&dev->seq) != seq) {
-			overlapped++;
-			overlapped_populated += dev->populated;
-		}
-		/* Let the zapper run here too, even on a single CPU. */
-		usleep_range(10, 10 + get_random_u32_below(100));
+			len[slot] = (1 + get_random_u32_below(MAT_NR_PAGES)) * PAGE_SIZE;
+		dev->populated = false;
+		WRITE_ONCE(st->mmaps, i + 1);
+		wake_up(&st->wq);
+		start = ktime_get_ns();
+		if (huge)
+			addr[slot] = mat_mmap_congruent(dev->mf, 0, len[slot]);
+		else
+			addr[slot] = mat_mmap(dev->mf, len[slot], 0);
+		WRITE_ONCE(st->mmap_ns, ktime_get_ns() - start);
+		KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr[slot]));
+		populated += dev->populated;
+		overlapped += raw_read_seqcount(&dev->seq) != seq;
 
-		stray += mat_stray_entries(dev, addr, len);
-		vm_munmap(addr, len);
+		/* Let the disable racing with this mmap() land, then check. */
+		wait_event(st->wq, READ_ONCE(st->zaps) != zaps ||
+			   READ_ONCE(st->stop));
+		if (mat_check_live(dev, addr, len, &stray)) {
+			WRITE_ONCE(st->checks_off, st->checks_off + 1);
+			wake_up(&st->wq);
+		} else {
+			checks_on++;
+		}
 	}
 	mat_stop_stress(st);
 
-	kunit_info(test, "%d mmaps: %lu populated, %lu skipped; %lu overlapped a disable (%lu of them populated); %lu zaps; %lu stray",
-		   i, populated, skipped, overlapped, overlapped_populated,
-		   st->zaps, stray);
+	kunit_info(test, "%d mmaps, %lu populated, %lu overlapped a disable; %lu zaps; %lu of %lu checks with the memory off (%lu%%); %lu stray entries",
+		   i, populated, overlapped, st->zaps, st->checks_off,
+		   st->checks_off + checks_on,
+		   st->checks_off * 100 / (st->checks_off + checks_on), stray);
 	KUNIT_EXPECT_EQ(test, stray, 0);
 	/* Both sides ran, and raced: there was something to get wrong. */
 	KUNIT_EXPECT_GT(test, populated, 0);
 	KUNIT_EXPECT_GT(test, st->zaps, 0);
-	if (concurrent)
-		KUNIT_EXPECT_GT(test, overlapped, 0);
-	else
+	if (!concurrent) {
 		kunit_info(test, "one CPU: the two sides interleave, rarely overlap");
+		return;
+	}
+	KUNIT_EXPECT_GE(test, overlapped, MAT_STRESS_OVERLAPS);
 }
 
 /* The race with small PTE-mapped VMAs. */
@@ -837,8 +901,8 @@ static void gate_stress_no_stray_pte(struct kunit *test)
 /* The race with VMAs mapped by PMD and PUD leaves. */
 static void gate_stress_no_stray_huge_leaf(struct kunit *test)
 {
-	if (mat_largest_leaf() == PAGE_SIZE)
-		kunit_skip(test, "no huge PFN leaves on this kernel");
+	if (mat_expected_leaf() == PAGE_SIZE)
+		kunit_skip(test, "no huge PFN mappings on this kernel");
 	expect_no_stray_entry_under_stress(test, true);
 }
 
@@ -849,15 +913,13 @@ static struct kunit_case mmap_gate_test_cases[] = {
 	KUNIT_CASE(gate_zap_after_population_removes_all),
 	KUNIT_CASE(gate_odd_sample_populates_nothing),
 	KUNIT_CASE(gate_huge_leaves_removed_by_zap),
-	KUNIT_CASE(gate_refused_for_cow_mapping),
+	KUNIT_CASE(gate_allocates_nothing_under_rmap_lock),
+	KUNIT_CASE_PARAM(gate_refused, mat_refusal_gen_params),
 	KUNIT_CASE(gate_prot_none_mapped_unpopulated),
 	KUNIT_CASE(gate_compat_path_populates_nothing),
-	KUNIT_CASE(gate_requires_hidden_vma),
-	KUNIT_CASE(gate_requires_fault_handler),
-	KUNIT_CASE(gate_requires_pfn_remap),
 	KUNIT_CASE(gate_failure_leaks_nothing),
 	KUNIT_CASE(gate_populates_with_reserved_memtype),
-	KUNIT_CASE(gate_refused_over_two_memtypes),
+	KUNIT_CASE(gate_over_two_memtypes_skips),
 	KUNIT_CASE(limit_populates_within_budget),
 	KUNIT_CASE(limit_skips_incongruent_mapping),
 	KUNIT_CASE(limit_skips_when_thp_disabled),
@@ -868,10 +930,9 @@ static struct kunit_case mmap_gate_test_cases[] = {
 
 static struct kunit_suite mmap_gate_test_suite = {
 	.name = "mmap_gate",
+	.suite_init = mat_suite_init,
+	.suite_exit = mat_suite_exit,
 	.test_cases = mmap_gate_test_cases,
 };
 
 kunit_test_suite(mmap_gate_test_suite);
-
-MODULE_DESCRIPTION("KUnit tests for optional population of mmap_prepare remaps");
-MODULE_LICENSE("GPL");

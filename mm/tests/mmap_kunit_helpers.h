@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What the KUnit suites of mmap_prepare actions and PFN mapping placement
- * share: test files whose f_op->mmap_prepare asks for a PFN remap, mapped
- * into a test mm, and checks of what ends up in its page tables.
+ * Helpers the KUnit suites of PFN mappings share: test files whose
+ * f_op->mmap_prepare asks for a PFN remap (or nothing, for faults to fill),
+ * mapped into a test mm, and checks of what ends up in its page tables.
  *
- * The PFNs are synthetic: above the end of RAM, never accessed, so no
- * memory or device has to be behind them. Sizes follow the architecture,
- * never 4K, 2M or 1G literally: mappings are laid out in PMD_SIZE units,
- * and in PUD_SIZE units too where a PUD is small enough to map a few of
- * (see mat_pud_layout()).
+ * The PFNs are those of a free physical range each suite reserves
+ * (mat_suite_init()), never accessed, so no memory or device has to be
+ * behind them. Sizes follow the architecture, never 4K, 2M or 1G
+ * literally: mappings are laid out in PMD_SIZE units, and in PUD_SIZE
+ * units too where a PUD is small enough to map a few of (mat_block()).
  */
-#ifndef __MM_TESTS_MMAP_KUNIT_H
-#define __MM_TESTS_MMAP_KUNIT_H
+#ifndef __MM_TESTS_MMAP_KUNIT_HELPERS_H
+#define __MM_TESTS_MMAP_KUNIT_HELPERS_H
 
 #include <kunit/test.h>
 #include <linux/completion.h>
@@ -20,10 +20,6 @@
 
 #define MAT_NR_PAGES		16
 #define MAT_LEN			(MAT_NR_PAGES * PAGE_SIZE)
-/* Generous bounds for events that must happen; never hit when passing. */
-#define MAT_WAIT_MS		10000
-/* How long something that must stay blocked is given to (wrongly) finish. */
-#define MAT_BLOCKED_MS		200
 
 /**
  * struct mat_file - A test file and what its mmap_prepare asks for.
@@ -44,7 +40,7 @@
  * @end: End of the VMA, as vm_ops->mapped saw it.
  * @zap: What the zap thread runs; unmap_mapping_range() of the whole file
  *	if NULL.
- * @zapper: The zap thread, if started (mat_start_zapper()).
+ * @zapper: The zap thread, if created (mat_create_zapper()).
  * @zap_started: Completed by @zapper just before it runs @zap.
  * @zap_done: Completed by @zapper once @zap returned.
  * @priv: The suite's own state.
@@ -71,6 +67,26 @@ struct mat_file {
 	void *priv;
 };
 
+extern const struct vm_operations_struct mat_vm_ops;
+extern const struct vm_operations_struct mat_vm_ops_no_fault;
+extern const struct vm_operations_struct mat_vm_ops_no_huge_fault;
+
+/*
+ * A size in the units of the page table geometry, for static tables of
+ * test cases: PMD_SIZE is not a constant everywhere (powerpc).
+ */
+struct mat_size {
+	int puds;
+	int pmds;
+	int pages;
+};
+
+static inline long mat_bytes(struct mat_size s)
+{
+	return s.puds * (long)PUD_SIZE + s.pmds * (long)PMD_SIZE +
+	       s.pages * (long)PAGE_SIZE;
+}
+
 /* A part of a mapping, and the largest leaf its alignment allows. */
 struct mat_seg {
 	unsigned long offset;	/* from the start of the mapping */
@@ -78,20 +94,21 @@ struct mat_seg {
 	unsigned long leaf;	/* PAGE_SIZE, PMD_SIZE or PUD_SIZE */
 };
 
-extern const struct vm_operations_struct mat_vm_ops;
-extern const struct vm_operations_struct mat_vm_ops_no_fault;
-extern const struct vm_operations_struct mat_vm_ops_no_huge_fault;
+int mat_suite_init(struct kunit_suite *suite);
+void mat_suite_exit(struct kunit_suite *suite);
 
 unsigned long mat_block(void);
 void mat_require_pud_layout(struct kunit *test);
-int mat_run_pud_leaves(void);
-unsigned long mat_largest_leaf(void);
-unsigned long mat_synthetic_pfn(void);
+unsigned long mat_expected_leaf(void);
+const char *mat_no_pud_leaves_reason(void);
 
 int mat_mmap_prepare(struct vm_area_desc *desc);
 struct mat_file *mat_file_create_fops(struct kunit *test,
 				      const struct file_operations *fops);
 struct mat_file *mat_file_create(struct kunit *test);
+struct file *mat_file_open(struct kunit *test,
+			   const struct file_operations *fops,
+			   void *private_data);
 unsigned long mat_mmap(struct mat_file *mf, unsigned long len,
 		       unsigned long pgoff);
 unsigned long mat_mmap_flags(struct mat_file *mf, unsigned long len,
@@ -100,8 +117,6 @@ unsigned long mat_mmap_at(struct mat_file *mf, unsigned long va_offset,
 			  unsigned long len, unsigned long offset);
 unsigned long mat_mmap_congruent(struct mat_file *mf, unsigned long offset,
 				 unsigned long len);
-unsigned long mat_mmap_stacked(struct mat_file *mf,
-			       const struct file_operations *fops);
 int mat_fault_in(unsigned long addr);
 bool mat_rmap_locked(struct mat_file *mf);
 
@@ -110,20 +125,26 @@ void expect_range_maps_pfn(struct kunit *test, unsigned long start,
 void __expect_range_maps_pfn(struct kunit *test, unsigned long start,
 			     unsigned long len, unsigned long pfn,
 			     pgprot_t prot);
-unsigned long __mat_count_entries(unsigned long addr, unsigned long end);
+unsigned long __mat_count_entries(struct mm_struct *mm, unsigned long addr,
+				  unsigned long end);
 unsigned long mat_count_entries(unsigned long start, unsigned long len);
 void expect_range_unmapped(struct kunit *test, unsigned long start,
 			   unsigned long len);
 void expect_no_vma(struct kunit *test, unsigned long start, unsigned long end);
-unsigned long __mat_leaf_size(unsigned long addr, unsigned long *pfn);
-bool __mat_fully_mapped(unsigned long start, unsigned long end);
+unsigned long __mat_leaf_size(struct mm_struct *mm, unsigned long addr,
+			      unsigned long *pfn);
+unsigned long mat_leaf_size(unsigned long addr, unsigned long *pfn);
+
 unsigned long expect_leaves(struct kunit *test, struct mat_file *mf,
 			    unsigned long start, const struct mat_seg *segs,
 			    int nr_segs);
 
-bool mat_start_zapper(struct mat_file *mf);
-bool mat_zapper_blocked_on_rmap(struct mat_file *mf, unsigned int ms);
-bool mat_zap_finished_within(struct mat_file *mf, unsigned int ms);
-bool mat_rmap_locked_within(struct mat_file *mf, unsigned int ms);
+void mat_teach_lockdep_reclaim_takes_rmap(struct kunit *test,
+					  struct mat_file *mf);
 
-#endif /* __MM_TESTS_MMAP_KUNIT_H */
+bool mat_create_zapper(struct mat_file *mf);
+bool mat_start_zapper(struct mat_file *mf);
+void mat_wait_zapper_queued_on_rmap(struct mat_file *mf);
+void mat_wait_rmap_locked(struct mat_file *mf);
+
+#endif /* __MM_TESTS_MMAP_KUNIT_HELPERS_H */

@@ -1,40 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Helpers shared by the KUnit suites of mmap_prepare actions and PFN mapping
- * placement: see mmap_kunit.h.
+ * Helpers the KUnit suites of PFN mappings share: see mmap_kunit_helpers.h.
  */
 #include <kunit/test.h>
-#include <linux/delay.h>
+#include <linux/anon_inodes.h>
+#include <linux/debug_locks.h>
 #include <linux/file.h>
+#include <linux/ioport.h>
 #include <linux/kthread.h>
-#include <linux/magic.h>
-#include <linux/memblock.h>
-#include <linux/minmax.h>
 #include <linux/mman.h>
-#include <linux/moduleparam.h>
-#include <linux/mount.h>
 #include <linux/pagemap.h>
-#include <linux/pseudo_fs.h>
+#include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
+#ifdef CONFIG_X86
+#include <linux/cpufeature.h>
+#endif
 
-#include "mmap_kunit.h"
+#include "mmap_kunit_helpers.h"
 
-/*
- * Whether the CPU the run boots on can map PUD leaves, as the run knows it
- * (the workbench passes mmap_kunit.pud_leaves=, e.g. 0 with
- * clearcpuid=pdpe1gb on x86): -1 if not given, and then the kernel's own
- * view is taken.
- */
-static int pud_leaves = -1;
-module_param(pud_leaves, int, 0444);
-MODULE_PARM_DESC(pud_leaves, "1 if the CPU can map PUD leaves, 0 if not");
-
-/* The run's pud_leaves= (1 or 0), or -1 if it does not say. */
-int mat_run_pud_leaves(void)
-{
-	return pud_leaves;
-}
+/* Blocks of mat_block() each suite's physical range holds. */
+#define MAT_REGION_BLOCKS	4
 
 /*
  * Can a test map a few PUD-sized blocks? Where a PUD maps 1G or less
@@ -62,35 +48,77 @@ void mat_require_pud_layout(struct kunit *test)
 }
 
 /*
- * The largest leaf a huge PFN mapping can get on this kernel and CPU: PUD
- * leaves if the run says the CPU has them (pud_leaves=), or else if the
- * kernel thinks so. Tests that expect leaves of this size take the
- * kernel's own view where the run does not say.
+ * The physical range the running suite maps: free physical address space
+ * (request_free_mem_region(), from the top down), so that no RAM, BAR or
+ * reserved range is below it, block-aligned. Suites run one at a time.
  */
-unsigned long mat_largest_leaf(void)
-{
-	bool pud;
+static struct resource *mat_region;
+static unsigned long mat_region_pfn;
 
+/* kunit_suite.suite_init of every suite that maps test files. */
+int mat_suite_init(struct kunit_suite *suite)
+{
+	const unsigned long block = mat_block();
+	struct resource *res;
+
+	res = request_free_mem_region(&iomem_resource,
+				      (MAT_REGION_BLOCKS + 1) * block,
+				      suite->name);
+	if (IS_ERR(res))
+		return PTR_ERR(res);
+	mat_region = res;
+	mat_region_pfn = PHYS_PFN(ALIGN(res->start, block));
+	return 0;
+}
+
+/* kunit_suite.suite_exit, the same suites. */
+void mat_suite_exit(struct kunit_suite *suite)
+{
+	release_mem_region(mat_region->start, resource_size(mat_region));
+	mat_region = NULL;
+}
+
+/*
+ * Can the CPU map PUD leaves? Taken from the CPU itself (on x86 the 1 GiB
+ * page feature, which clearcpuid=pdpe1gb clears), never from the mm's own
+ * view, has_transparent_pud_hugepage(), which is what the suites check.
+ */
+static bool mat_cpu_maps_pud_leaves(void)
+{
+#ifdef CONFIG_X86
+	return boot_cpu_has(X86_FEATURE_GBPAGES);
+#elif defined(CONFIG_PPC_BOOK3S_64)
+	return radix_enabled();
+#else
+	return true;
+#endif
+}
+
+/*
+ * The leaf a huge PFN mapping must get where VA, PFN and length allow any
+ * size: PUD where the architecture has PUD PFN mappings and the CPU can map
+ * PUD leaves, else PMD where the architecture has PMD PFN mappings, else
+ * PAGE_SIZE (UML, !TRANSPARENT_HUGEPAGE).
+ */
+unsigned long mat_expected_leaf(void)
+{
 	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) || !has_transparent_hugepage())
 		return PAGE_SIZE;
-	pud = pud_leaves >= 0 ? pud_leaves : has_transparent_pud_hugepage();
-	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP) && pud)
+	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP) && mat_cpu_maps_pud_leaves())
 		return PUD_SIZE;
 	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
 		return PMD_SIZE;
 	return PAGE_SIZE;
 }
 
-/*
- * A PFN range aligned to mat_block(), above RAM and above the 32-bit hole,
- * so nothing else maps or reserves it.
- */
-unsigned long mat_synthetic_pfn(void)
+/* Why mat_expected_leaf() is below PUD_SIZE, for skip messages. */
+const char *mat_no_pud_leaves_reason(void)
 {
-	const unsigned long block = mat_block() >> PAGE_SHIFT;
-	unsigned long top = max(max_pfn, (unsigned long)(SZ_4G >> PAGE_SHIFT));
-
-	return round_up(top, block) + block;
+	if (!IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP))
+		return "no PUD PFN mappings on this architecture or kernel";
+	if (!mat_cpu_maps_pud_leaves())
+		return "the CPU cannot map PUD leaves";
+	return "no huge PFN mappings on this kernel";
 }
 
 static int mat_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
@@ -182,93 +210,19 @@ int mat_mmap_prepare(struct vm_area_desc *desc)
 }
 
 static const struct file_operations mat_fops = {
-	.owner		= THIS_MODULE,
 	.mmap_prepare	= mat_mmap_prepare,
 };
-
-/*
- * The test files live on a pseudo filesystem with an inode cache of its
- * own, whose inodes' i_mmap_rwsem has a lockdep class of its own, as a
- * device driver's would: a hidden action populates with i_mmap_rwsem held
- * for write and allocates page tables there with GFP_KERNEL, which lockdep
- * reports for the shared class once dma_resv_lockdep() has recorded reclaim
- * before an i_mmap_rwsem. The class is set once per slab object, in the
- * cache's constructor, as i_mmap_rwsem is initialized there.
- */
-static struct lock_class_key mat_i_mmap_rwsem_key;
-static struct kmem_cache *mat_inode_cachep;
-static struct vfsmount *mat_mnt;
-static DEFINE_MUTEX(mat_fs_lock);
-
-static void mat_inode_init_once(void *obj)
-{
-	struct inode *inode = obj;
-
-	inode_init_once(inode);
-	lockdep_set_class(&inode->i_data.i_mmap_rwsem, &mat_i_mmap_rwsem_key);
-}
-
-static struct inode *mat_alloc_inode(struct super_block *sb)
-{
-	return alloc_inode_sb(sb, mat_inode_cachep, GFP_KERNEL);
-}
-
-static void mat_free_inode(struct inode *inode)
-{
-	kmem_cache_free(mat_inode_cachep, inode);
-}
-
-static const struct super_operations mat_sops = {
-	.alloc_inode	= mat_alloc_inode,
-	.free_inode	= mat_free_inode,
-	.statfs		= simple_statfs,
-};
-
-static int mat_init_fs_context(struct fs_context *fc)
-{
-	struct pseudo_fs_context *ctx = init_pseudo(fc, ANON_INODE_FS_MAGIC);
-
-	if (!ctx)
-		return -ENOMEM;
-	ctx->ops = &mat_sops;
-	return 0;
-}
-
-static struct file_system_type mat_fs_type = {
-	.name			= "mmap_kunit",
-	.init_fs_context	= mat_init_fs_context,
-	.kill_sb		= kill_anon_super,
-};
-
-/* The test filesystem, mounted on first use and kept (built-in only). */
-static struct vfsmount *mat_fs(struct kunit *test)
-{
-	struct vfsmount *mnt;
-
-	mutex_lock(&mat_fs_lock);
-	if (!mat_mnt) {
-		if (!mat_inode_cachep)
-			mat_inode_cachep = kmem_cache_create("mmap_kunit_inode",
-							     sizeof(struct inode),
-							     0, 0,
-							     mat_inode_init_once);
-		if (mat_inode_cachep) {
-			mnt = kern_mount(&mat_fs_type);
-			if (!IS_ERR(mnt))
-				mat_mnt = mnt;
-		}
-	}
-	mutex_unlock(&mat_fs_lock);
-	KUNIT_ASSERT_NOT_NULL(test, mat_mnt);
-	return mat_mnt;
-}
 
 static void mat_wait_zapper(void *data)
 {
 	struct mat_file *mf = data;
 
-	if (mf->zapper)
+	if (!mf->zapper)
+		return;
+	if (completion_done(&mf->zap_started))
 		wait_for_completion(&mf->zap_done);
+	else
+		kthread_stop(mf->zapper);
 }
 
 static void mat_fput(void *data)
@@ -276,39 +230,37 @@ static void mat_fput(void *data)
 	fput(data);
 }
 
-/* A file with @fops on an inode of its own, on the test filesystem. */
-static struct file *mat_file_open(struct kunit *test, const char *name,
-				  const struct file_operations *fops,
-				  void *private_data)
+/*
+ * A file with @fops on an anonymous inode of its own (so a mapping of its
+ * own, without page cache), put when the test ends.
+ */
+struct file *mat_file_open(struct kunit *test,
+			   const struct file_operations *fops,
+			   void *private_data)
 {
-	struct vfsmount *mnt = mat_fs(test);
-	struct inode *inode;
 	struct file *file;
 
-	inode = alloc_anon_inode(mnt->mnt_sb);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(inode));
-	file = alloc_file_pseudo(inode, mnt, name, O_RDWR, fops);
-	if (IS_ERR(file))
-		iput(inode);
+	file = anon_inode_create_getfile("[mmap_kunit]", fops, private_data,
+					 O_RDWR, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
-	file->private_data = private_data;
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_fput, file));
 	return file;
 }
 
-/* A test file, released when the test ends. */
+/* A test file with @fops, mapping the suite's range, released at the end. */
 struct mat_file *mat_file_create_fops(struct kunit *test,
 				      const struct file_operations *fops)
 {
 	struct mat_file *mf;
 
+	KUNIT_ASSERT_NOT_NULL_MSG(test, mat_region, "suite_init did not run");
 	mf = kunit_kzalloc(test, sizeof(*mf), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mf);
 	mf->test = test;
-	mf->pfn = mat_synthetic_pfn();
+	mf->pfn = mat_region_pfn;
 	init_completion(&mf->zap_started);
 	init_completion(&mf->zap_done);
-	mf->file = mat_file_open(test, "[mmap_kunit]", fops, mf);
+	mf->file = mat_file_open(test, fops, mf);
 	/* Runs before the file is put: a zap in flight still has its file. */
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, mat_wait_zapper, mf));
 	return mf;
@@ -364,22 +316,6 @@ unsigned long mat_mmap_congruent(struct mat_file *mf, unsigned long offset,
 				 unsigned long len)
 {
 	return mat_mmap_at(mf, offset, len, offset);
-}
-
-/*
- * mmap() MAT_LEN bytes of @mf through a stacked file with @fops, whose
- * f_op->mmap gets @mf as the file's private data and runs @mf's
- * mmap_prepare through compat_vma_mmap() or __compat_vma_mmap().
- */
-unsigned long mat_mmap_stacked(struct mat_file *mf,
-			       const struct file_operations *fops)
-{
-	struct kunit *test = mf->test;
-	struct file *file;
-
-	file = mat_file_open(test, "[mmap_kunit_stacked]", fops, mf);
-	KUNIT_ASSERT_EQ(test, 0, kunit_attach_mm());
-	return vm_mmap(file, 0, MAT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 }
 
 /* Fault @addr in, as an access by the test mm's owner would. */
@@ -452,10 +388,10 @@ void expect_range_maps_pfn(struct kunit *test, unsigned long start,
 }
 
 /*
- * Page table entries of the test mm in [@addr, @end), counted by a walk of
- * the tables themselves: every PTE that is not none, and every PMD or PUD
- * leaf. Cheap over large empty ranges, and sees whatever a PFN mapping,
- * huge or not, can leave behind. The caller holds mmap_lock.
+ * Page table entries of @mm in [@addr, @end), counted by a walk of the
+ * tables themselves: every PTE that is not none, and every PMD or PUD leaf.
+ * Cheap over large empty ranges, and sees whatever a PFN mapping, huge or
+ * not, can leave behind. The caller holds @mm's mmap_lock.
  */
 static unsigned long mat_count_ptes(pmd_t *pmd, unsigned long addr,
 				    unsigned long end)
@@ -512,9 +448,10 @@ static unsigned long mat_count_puds(p4d_t *p4d, unsigned long addr,
 	return nr;
 }
 
-unsigned long __mat_count_entries(unsigned long addr, unsigned long end)
+unsigned long __mat_count_entries(struct mm_struct *mm, unsigned long addr,
+				  unsigned long end)
 {
-	pgd_t *pgd = pgd_offset(current->mm, addr);
+	pgd_t *pgd = pgd_offset(mm, addr);
 	unsigned long next, pnext, nr = 0;
 
 	do {
@@ -535,13 +472,13 @@ unsigned long __mat_count_entries(unsigned long addr, unsigned long end)
 	return nr;
 }
 
-/* Entries in [@start, @start + @len): one per page where PTEs map it. */
+/* Entries in [@start, @start + @len) of the test mm. */
 unsigned long mat_count_entries(unsigned long start, unsigned long len)
 {
 	unsigned long nr;
 
 	mmap_read_lock(current->mm);
-	nr = __mat_count_entries(start, start + len);
+	nr = __mat_count_entries(current->mm, start, start + len);
 	mmap_read_unlock(current->mm);
 	return nr;
 }
@@ -557,7 +494,8 @@ void expect_range_unmapped(struct kunit *test, unsigned long start,
 	if (!vma || vma->vm_end < start + len)
 		KUNIT_FAIL(test, "no VMA covers [%#lx, %#lx)", start, start + len);
 	else
-		KUNIT_EXPECT_EQ_MSG(test, __mat_count_entries(start, start + len), 0,
+		KUNIT_EXPECT_EQ_MSG(test, __mat_count_entries(current->mm, start,
+							      start + len), 0,
 				    "entries left in [%#lx, %#lx)", start, start + len);
 	mmap_read_unlock(current->mm);
 }
@@ -574,12 +512,13 @@ void expect_no_vma(struct kunit *test, unsigned long start, unsigned long end)
 }
 
 /*
- * Size of the leaf mapping @addr, and its PFN for @addr in *@pfn, or 0 if
- * nothing is mapped there. The caller holds mmap_lock.
+ * Size of the leaf mapping @addr in @mm, and its PFN for @addr in *@pfn, or
+ * 0 if nothing is mapped there. The caller holds @mm's mmap_lock.
  */
-unsigned long __mat_leaf_size(unsigned long addr, unsigned long *pfn)
+unsigned long __mat_leaf_size(struct mm_struct *mm, unsigned long addr,
+			      unsigned long *pfn)
 {
-	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
 	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
 	unsigned long size;
 
@@ -591,20 +530,15 @@ unsigned long __mat_leaf_size(unsigned long addr, unsigned long *pfn)
 	return size;
 }
 
-/*
- * Is every page of [@start, @end) mapped? Leaf by leaf: a mapping of huge
- * leaves is quick to check. The caller holds mmap_lock.
- */
-bool __mat_fully_mapped(unsigned long start, unsigned long end)
+/* As __mat_leaf_size(), in the test mm. */
+unsigned long mat_leaf_size(unsigned long addr, unsigned long *pfn)
 {
-	unsigned long addr, pfn, size;
+	unsigned long size;
 
-	for (addr = start; addr < end; addr = ALIGN_DOWN(addr, size) + size) {
-		size = __mat_leaf_size(addr, &pfn);
-		if (!size)
-			return false;
-	}
-	return true;
+	mmap_read_lock(current->mm);
+	size = __mat_leaf_size(current->mm, addr, pfn);
+	mmap_read_unlock(current->mm);
+	return size;
 }
 
 /*
@@ -629,7 +563,7 @@ static pgprot_t mat_leaf_pgprot(unsigned long size, unsigned long pfn,
 
 /*
  * Expect each segment of the mapping at @start to be mapped by leaves of
- * the largest size both its alignment and mat_largest_leaf() allow, each
+ * the largest size both its alignment and mat_expected_leaf() allow, each
  * mapping the right PFN, writable, with the page protection mmap_prepare
  * asked for. Returns the number of leaves seen.
  */
@@ -642,7 +576,7 @@ unsigned long expect_leaves(struct kunit *test, struct mat_file *mf,
 
 	mmap_read_lock(current->mm);
 	for (i = 0; i < nr_segs; i++) {
-		const unsigned long want = min(segs[i].leaf, mat_largest_leaf());
+		const unsigned long want = min(segs[i].leaf, mat_expected_leaf());
 		const unsigned long end = start + segs[i].offset + segs[i].len;
 		unsigned long addr, pfn, size;
 		struct vm_area_struct *vma;
@@ -676,6 +610,27 @@ unsigned long expect_leaves(struct kunit *test, struct mat_file *mf,
 	return nr;
 }
 
+/*
+ * Show lockdep that reclaim takes i_mmap_rwsem, as try_to_unmap() does for
+ * a folio of a mapping: from then on, an allocation that could enter reclaim
+ * with i_mmap_rwsem held (any inode's: they share a lockdep class) makes it
+ * report, and turn debug_locks off. Skips the test without lockdep.
+ */
+void mat_teach_lockdep_reclaim_takes_rmap(struct kunit *test,
+					  struct mat_file *mf)
+{
+	struct address_space *mapping = mf->file->f_mapping;
+
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		kunit_skip(test, "needs lockdep (CONFIG_PROVE_LOCKING)");
+	if (!debug_locks)
+		kunit_skip(test, "lockdep is off already");
+	fs_reclaim_acquire(GFP_KERNEL);
+	i_mmap_lock_read(mapping);
+	i_mmap_unlock_read(mapping);
+	fs_reclaim_release(GFP_KERNEL);
+}
+
 static int mat_zap_fn(void *data)
 {
 	struct mat_file *mf = data;
@@ -690,51 +645,51 @@ static int mat_zap_fn(void *data)
 	return 0;
 }
 
-/* Run @mf->zap (or a zap of the whole file) on a second thread. */
-bool mat_start_zapper(struct mat_file *mf)
+/*
+ * Create the thread that runs @mf->zap (or a zap of the whole file), not
+ * yet running: before mmap(), as a test that starts it from vm_ops->mapped
+ * must, since nothing may allocate under the rmap lock held there.
+ */
+bool mat_create_zapper(struct mat_file *mf)
 {
 	struct task_struct *task;
 
-	task = kthread_run(mat_zap_fn, mf, "mat_zapper");
+	task = kthread_create(mat_zap_fn, mf, "mat_zapper");
 	if (IS_ERR(task)) {
-		KUNIT_FAIL(mf->test, "cannot start the zap thread: %ld",
+		KUNIT_FAIL(mf->test, "cannot create the zap thread: %ld",
 			   PTR_ERR(task));
 		return false;
 	}
 	mf->zapper = task;
+	return true;
+}
+
+/* Run the zap thread (created now if need be) until it started its zap. */
+bool mat_start_zapper(struct mat_file *mf)
+{
+	if (!mf->zapper && !mat_create_zapper(mf))
+		return false;
+	wake_up_process(mf->zapper);
 	wait_for_completion(&mf->zap_started);
 	return true;
 }
 
-/* Wait up to @ms for the zap thread to be queued on the rmap lock. */
-bool mat_zapper_blocked_on_rmap(struct mat_file *mf, unsigned int ms)
+/*
+ * Wait until the zap thread is queued on the rmap lock, which the caller
+ * holds: then it cannot finish before the caller drops the lock. A zap that
+ * never queues hangs the test, which KUnit's timeout reports.
+ */
+void mat_wait_zapper_queued_on_rmap(struct mat_file *mf)
 {
 	struct rw_semaphore *rmap = &mf->file->f_mapping->i_mmap_rwsem;
-	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
 
-	while (!rwsem_is_contended(rmap)) {
-		if (time_after(jiffies, deadline))
-			return false;
-		usleep_range(1000, 2000);
-	}
-	return true;
+	while (!rwsem_is_contended(rmap) && !completion_done(&mf->zap_done))
+		schedule_timeout_uninterruptible(1);
 }
 
-bool mat_zap_finished_within(struct mat_file *mf, unsigned int ms)
+/* Wait until the rmap lock of @mf's mapping is taken (by a linked mmap()). */
+void mat_wait_rmap_locked(struct mat_file *mf)
 {
-	return wait_for_completion_timeout(&mf->zap_done,
-					   msecs_to_jiffies(ms)) > 0;
-}
-
-/* Wait up to @ms for the rmap lock of @mf's mapping to be taken. */
-bool mat_rmap_locked_within(struct mat_file *mf, unsigned int ms)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
-
-	while (!mat_rmap_locked(mf)) {
-		if (time_after(jiffies, deadline))
-			return false;
-		usleep_range(100, 200);
-	}
-	return true;
+	while (!mat_rmap_locked(mf))
+		schedule_timeout_uninterruptible(1);
 }
