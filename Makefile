@@ -9,7 +9,7 @@
 #   make apply      base + series as commits in build/linux
 #   make export     commits on top of the base in build/linux -> patches/,
 #                   series and the mirrors of the files the series adds
-#   make kunit      KUnit only: build and boot every run of kunit/runs
+#   make kunit      KUnit only: the runs of kunit/check-runs (RUNS="..." for others)
 #   make e2e        end to end in QEMU: vfio-pci on an emulated device,
 #                   upstream's vfio selftests and the series' own;
 #                   BASE=1 runs the same on the unpatched base
@@ -70,7 +70,7 @@ test-kernel: apply
 	@$(S)/kunit-build.sh x86_64 x86_64.kunitconfig >/dev/null
 
 kunit: apply
-	@$(S)/kunit.sh
+	@$(S)/kunit.sh $(RUNS)
 
 e2e: apply
 	@$(S)/e2e.sh

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build and boot every KUnit run of kunit/runs; the last line of output is
+# Build and boot KUnit runs of kunit/runs; the last line of output is
 # 'N passed, N failed'. Fails if any run fails.
-# Usage: kunit.sh [RUN...]   (default: all runs)
+# Usage: kunit.sh [RUN...]   (default: the runs of kunit/check-runs)
 . "$(dirname "$0")/lib.sh"
 
 require_linux
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || mapfile -t runs < <(awk '!/^#/ && NF { print $1 }' "$TOP/kunit/runs")
+[ ${#runs[@]} -gt 0 ] || mapfile -t runs < <(awk '!/^#/ && NF { print $1 }' "$TOP/kunit/check-runs")
 
 declare -A built
 passed=0 failed=0 skipped=0 bad=()
