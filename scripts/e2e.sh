@@ -32,6 +32,10 @@ elif [ "${KCSAN:-0}" = 1 ]; then
 		die "kunit/x86_64.kunitconfig has no CONFIG_KASAN=y to replace"
 	kdir=$("$TOP/scripts/kunit-build.sh" x86_64 "$BUILD/x86_64-kcsan.kunitconfig")
 	name=e2e-kcsan
+	# Upstream's test maps a BAR in cases that outlast kselftest's 30 s
+	# per case under KCSAN's slowdown, and a case killed by that timeout
+	# leaves the group busy for the next ones.
+	skip=vfio_dma_mapping_mmio_test
 else
 	kdir=$("$TOP/scripts/kunit-build.sh" x86_64 x86_64.kunitconfig) name=e2e
 fi
@@ -50,6 +54,7 @@ initrd=$("$TOP/scripts/e2e-initramfs.sh")
 # the base has none of them.
 kunit_args="kunit.filter_glob=*map_*"
 [ "$name" != e2e-base ] || kunit_args=kunit.enable=0
+[ -z "${skip:-}" ] || kunit_args="$kunit_args e2e.skip=$skip"
 rm -f "$mem" "$log"
 truncate -s 2G "$mem"
 
@@ -77,6 +82,10 @@ if grep '^E2E-ERROR' "$log"; then status=1; fi
 
 passed=0 failed=0 skipped=0
 while read -r prog; do
+	if [ "$prog" = "${skip:-}" ]; then
+		echo "e2e: $prog: not run with this kernel ($name)"
+		continue
+	fi
 	out=$(awk -v p="$prog" '$0 == "E2E-BEGIN " p { on = 1; next } on && $1 == "E2E-END" { exit } on' "$log")
 	rc=$(sed -n "s/^E2E-END $prog rc=//p" "$log")
 	totals=$(printf '%s\n' "$out" | sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .* skip:\([0-9]*\) error:\([0-9]*\)/\1 \2 \3 \4/p' | tail -n 1)
