@@ -889,7 +889,13 @@ static void expect_no_stray_entry_under_stress(struct kunit *test, bool huge)
 		kunit_info(test, "one CPU: the two sides interleave, rarely overlap");
 		return;
 	}
-	KUNIT_EXPECT_GE(test, overlapped, MAT_STRESS_OVERLAPS);
+	/*
+	 * Too few races to tell (a slow or single-threaded emulator): skip,
+	 * but a failure above stands.
+	 */
+	if (overlapped < MAT_STRESS_OVERLAPS && test->status == KUNIT_SUCCESS)
+		kunit_skip(test, "%lu of %d mmaps overlapped a disable, want %d",
+			   overlapped, i, MAT_STRESS_OVERLAPS);
 }
 
 /* The race with small PTE-mapped VMAs. */
