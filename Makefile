@@ -22,13 +22,16 @@
 #                   the whole series in QEMU: mmap, first touch, DMA map of
 #                   vfio-pci BARs as real programs map them, and a nested
 #                   QEMU assigning one -> out/bench.*
+#   make bench-profile  where a populated mmap() and munmap() spend their
+#                   time, placement and full kernels under perf in the
+#                   guest -> out/profile.txt
 #   make clean      remove build/ and out/
 
 SHELL := /bin/bash
 S := scripts
 
 .PHONY: all check setup apply export kunit mail checkpatch prefixes \
-	roundtrip mail-check stable-check test-kernel e2e vma-tests bench bench-check clean
+	roundtrip mail-check stable-check test-kernel e2e vma-tests bench bench-profile bench-check clean
 
 all: setup apply test-kernel mail
 
@@ -82,6 +85,9 @@ check: bench-check
 
 bench: apply
 	@$(S)/bench.sh
+
+bench-profile: apply
+	@$(S)/bench/profile.sh
 
 bench-check: apply
 	@$(S)/bench/check.sh

@@ -18,8 +18,9 @@ packages=(
 	qemu-system-x86 qemu-system-arm busybox-static file uuid-dev
 	# the mail-ready series: b4 am test of the produced mbox
 	git b4
-	# make bench: the chart (Debian's python3 in /usr/bin)
-	python3-matplotlib
+	# make bench: the chart (Debian's python3 in /usr/bin); make
+	# bench-profile: perf, copied into the guest
+	python3-matplotlib linux-perf
 )
 missing=()
 for p in "${packages[@]}"; do

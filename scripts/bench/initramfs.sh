@@ -18,5 +18,13 @@ done
 install -m 755 "$TOP/scripts/bench/init" "$root/init"
 install -m 755 "$prog" "$root/bench/vfio-bar-bench"
 "$TOP/scripts/bench/vmm/payload.sh" "$root"
+# BENCH_PROFILE (scripts/bench/profile.sh): the host's perf and its
+# libraries, for init's bench_profile=.
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	perf=$(command -v perf) || die "BENCH_PROFILE: no perf on the host (apt install linux-perf)"
+	install -D -m 755 "$perf" "$root/perf/perf"
+	ldd "$perf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while read -r lib; do install -D "$lib" "$root$lib"; done
+fi
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$dir/initramfs.cpio.gz"
 echo "$dir/initramfs.cpio.gz"

@@ -98,7 +98,7 @@ guest() {
 		-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48 \
 		"${args[@]}" \
 		-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd" \
-		-append "console=ttyS0 intel_iommu=on panic=-1 rdinit=/init bench_reps=$reps $vmm_args" \
+		-append "console=ttyS0 intel_iommu=on panic=-1 rdinit=/init bench_reps=$reps $vmm_args${BENCH_PROFILE:+ bench_profile=$BENCH_PROFILE}" \
 		</dev/null >"$log.tmp" 2>&1
 }
 : >"$log.out"

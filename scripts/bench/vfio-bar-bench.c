@@ -4,6 +4,11 @@
  * run inside the make bench guest against every BAR size it is given.
  *
  * Usage: vfio-bar-bench [-r REPS] BDF...
+ *        vfio-bar-bench -p LOOPS BDF...
+ *
+ * With -p, it only maps and unmaps each BAR2 LOOPS times (plain), for a
+ * profiler to sample (scripts/bench/profile.sh), and prints
+ *   BENCH-PROFILE bdf=<bdf> size=<bytes> loops=<n> mmap_ns=<mean> munmap_ns=<mean>
  *
  * For each device (its BAR2) and each repetition, the BAR is mapped the
  * way a real program does it (one "pattern" each):
@@ -746,7 +751,27 @@ static void warm_up(struct dev *d)
 	unmap_or_fail(d, &m, &ns);
 }
 
-static void run_type1(struct dev *d, int reps)
+/* -p: the plain mmap() and munmap() of BAR2, @loops times. */
+static void profile_loops(struct dev *d, int loops)
+{
+	uint64_t map_ns = 0, unmap_ns = 0, ns;
+	struct mapping m;
+	int i;
+
+	for (i = 0; i < loops; i++) {
+		map_or_fail(d, PLAIN, &m, &ns);
+		map_ns += ns;
+		unmap_or_fail(d, &m, &ns);
+		unmap_ns += ns;
+	}
+	printf("BENCH-PROFILE bdf=%s size=%llu loops=%d mmap_ns=%llu munmap_ns=%llu\n",
+	       d->bdf, (unsigned long long)d->size, loops,
+	       (unsigned long long)(map_ns / loops),
+	       (unsigned long long)(unmap_ns / loops));
+	fflush(stdout);
+}
+
+static void run_type1(struct dev *d, int reps, int loops)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	int container, group, rep, p;
@@ -777,7 +802,9 @@ static void run_type1(struct dev *d, int reps)
 	fflush(stdout);
 
 	warm_up(d);
-	for (rep = 1; rep <= reps; rep++) {
+	if (loops)
+		profile_loops(d, loops);
+	for (rep = 1; !loops && rep <= reps; rep++) {
 		for (p = 0; p < NR_MAPPING_PATTERNS; p++) {
 			test_touch(d, p, rep);
 			test_type1(d, container, p, rep);
@@ -826,20 +853,23 @@ int main(int argc, char **argv)
 {
 	struct utsname u;
 	struct dev d;
-	int reps = 5, opt, i;
+	int reps = 5, loops = 0, opt, i;
 
-	while ((opt = getopt(argc, argv, "r:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:p:")) != -1) {
 		switch (opt) {
 		case 'r':
 			reps = atoi(optarg);
 			break;
+		case 'p':
+			loops = atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-r REPS] BDF...\n", argv[0]);
+			fprintf(stderr, "usage: %s [-r REPS | -p LOOPS] BDF...\n", argv[0]);
 			return 2;
 		}
 	}
-	if (optind >= argc || reps < 1) {
-		fprintf(stderr, "usage: %s [-r REPS] BDF...\n", argv[0]);
+	if (optind >= argc || reps < 1 || loops < 0) {
+		fprintf(stderr, "usage: %s [-r REPS | -p LOOPS] BDF...\n", argv[0]);
 		return 2;
 	}
 	uname(&u);
@@ -847,8 +877,9 @@ int main(int argc, char **argv)
 	       sysconf(_SC_PAGESIZE));
 	for (i = optind; i < argc; i++) {
 		dev_init(&d, argv[i]);
-		run_type1(&d, reps);
-		run_iommufd(&d, reps);
+		run_type1(&d, reps, loops);
+		if (!loops)
+			run_iommufd(&d, reps);
 	}
 	printf("BENCH-DONE\n");
 	return 0;
