@@ -80,5 +80,21 @@ else
 	ok "the report refuses a log without BENCH-DONE"
 fi
 
+# make bench-profile's table from the committed profile logs; a profile
+# without __mmap64 (perf report failed, symbols unresolved) is refused.
+if /usr/bin/python3 "$B/profile-table.py" "$sample/profile-placement.log" \
+	"$sample/profile-full.log" >"$tmp/profile.txt" &&
+	grep -q '^  remap_pfn_range_prepare_populate  *- *[0-9]' "$tmp/profile.txt"; then
+	ok "the profile table reads the sample profiles"
+else
+	bad "the profile table reads the sample profiles"
+fi
+grep -v '__mmap64' "$sample/profile-full.log" >"$tmp/profile-nommap.log"
+if /usr/bin/python3 "$B/profile-table.py" "$tmp/profile-nommap.log" >/dev/null 2>&1; then
+	bad "the profile table refuses a profile without __mmap64"
+else
+	ok "the profile table refuses a profile without __mmap64"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

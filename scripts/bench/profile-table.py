@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """The time per mmap()+munmap() iteration of each kernel's profile
 (scripts/bench/profile.sh), by symbol with its callees, in microseconds:
-a symbol's share of the samples times the iteration's time, which the
-samples of __mmap64 and __munmap stand for (their measured latencies).
+a symbol's share of the samples (with callees) times the measured
+mmap()+munmap() time, divided by the share of __mmap64 plus __munmap.
+'-': the symbol is under perf report's 0.5% limit. Fails if either
+__mmap64 or __munmap is missing from a profile.
 
 Usage: profile-table.py LOG... (the profile-KERNEL.log of run.sh)
 """
@@ -33,13 +35,17 @@ def parse(path):
         f = line.split()
         if len(f) >= 4 and f[0].endswith("%"):
             pct.setdefault(f[3], float(f[0][:-1]))
+    for sym in ("__mmap64", "__munmap"):
+        if sym not in pct:
+            sys.exit(f"profile-table: {sym} is not in the profile of {path}")
     return label, int(m.group(1)) / 1000, int(m.group(2)) / 1000, pct
 
 
 def main():
     kernels = [parse(p) for p in sys.argv[1:]]
-    print("us per mmap()+munmap() of the whole BAR, with callees "
-          "(share of samples x the iteration's time)")
+    print("us per mmap()+munmap() of the whole BAR, with callees: a symbol's share")
+    print("of the samples x (mmap() + munmap() time) / the share of __mmap64 and")
+    print("__munmap; '-': under perf report's 0.5% limit")
     print(f"  {'symbol':38}" + "".join(f"{k[0]:>11}" for k in kernels))
     print(f"  {'mmap() measured':38}" + "".join(f"{k[1]:11.1f}" for k in kernels))
     print(f"  {'munmap() measured':38}" + "".join(f"{k[2]:11.1f}" for k in kernels))

@@ -3,20 +3,22 @@
 # Where the time of a populated mmap() goes: boot the placement and the full
 # benchmark kernels of make bench (built if missing) with one 2 GiB BAR,
 # map and unmap it PROFILE_LOOPS times (default 200000) under perf in the
-# guest (cpu-clock sampling: TCG has no PMU), and write out/profile.txt:
+# guest (cpu-clock sampling: TCG has no PMU), and write $OUT/profile.txt (out/):
 # per kernel, the mean mmap() and munmap() latency and perf's report by
 # symbol, self and with callees, then what the symbols that population
 # adds cost in microseconds (profile-table.py). Not part of make check.
 . "$(dirname "$0")/../lib.sh"
 
+command -v perf >/dev/null || die "no perf on the host (apt install linux-perf)"
 loops=${PROFILE_LOOPS:-200000}
+[ "$loops" -ge 1 ] 2>/dev/null || die "PROFILE_LOOPS=$loops is not a positive number"
 placement=$("$TOP/scripts/bench/kernel.sh" placement)
 full=$("$TOP/scripts/bench/kernel.sh" full)
 initrd=$(BENCH_PROFILE=$loops "$TOP/scripts/bench/initramfs.sh")
-out=$TOP/out/profile.txt
-mkdir -p "$TOP/out"
+out=$OUT/profile.txt
+mkdir -p "$OUT"
 {
-	echo "make profile: $loops plain mmap()s and munmap()s of a 2 GiB BAR2 per kernel,"
+	echo "make bench-profile: $loops plain mmap()s and munmap()s of a 2 GiB BAR2 per kernel,"
 	echo "perf record -e cpu-clock -F 2000 -g in an x86_64 TCG guest (1 CPU)"
 } >"$out"
 for k in placement full; do
@@ -27,7 +29,7 @@ for k in placement full; do
 	log=$BUILD/bench/profile-$k.log
 	{
 		echo
-		echo "== $k: $(sed -n 's/^HOST-INFO label=//p' "$log")"
+		echo "== $k"
 		grep -a '^BENCH-PROFILE ' "$log"
 		sed -n '/^PROFILE-BEGIN/,/^PROFILE-END/p' "$log" | grep -v '^PROFILE-END'
 	} >>"$out"

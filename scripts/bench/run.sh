@@ -14,6 +14,8 @@
 # VMM (scripts/bench/vmm/) assigns after the measurements, 0: none;
 # BENCH_VMM_REPS (default BENCH_REPS): how many times QEMU starts and maps it;
 # BENCH_VMM_TIMEOUT (default 1800): seconds each nested QEMU may take.
+# BENCH_PROFILE (scripts/bench/profile.sh only): bench_profile=LOOPS for
+# the guest's init, which then only profiles (see scripts/bench/init).
 #
 # A BAR of up to 2 GiB is a sparse file under build/bench (share=on, as in
 # e2e.sh). Reading a hole of a sparse file allocates host page cache, so a

@@ -862,6 +862,11 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			loops = atoi(optarg);
+			if (loops < 1) {
+				fprintf(stderr, "%s: -p wants a positive number of loops\n",
+					argv[0]);
+				return 2;
+			}
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-r REPS | -p LOOPS] BDF...\n", argv[0]);
