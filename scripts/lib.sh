@@ -139,3 +139,17 @@ placement_ref() {
 		die "the placement commit $c is not between $BASE_TAG and HEAD in $LINUX"
 	echo "$c"
 }
+
+# install_libs ROOT PROGRAM: copy every shared library ldd names for PROGRAM,
+# and the loader, under ROOT at its host path (guest initramfs payloads).
+install_libs() {
+	local root=$1 prog=$2 libs lib
+	# ldd: "lib => /path (addr)", the loader "/lib64/ld-linux-x86-64.so.2 (addr)".
+	! ldd "$prog" | grep 'not found' || die "ldd: a library of $prog is missing"
+	libs=$(ldd "$prog" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+	[ -n "$libs" ] || die "ldd found no libraries for $prog"
+	for lib in $libs; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}

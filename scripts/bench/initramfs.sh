@@ -22,10 +22,8 @@ install -m 755 "$prog" "$root/bench/vfio-bar-bench"
 # libraries, for init's bench_profile=.
 if [ -n "${BENCH_PROFILE:-}" ]; then
 	perf=$(command -v perf) || die "BENCH_PROFILE: no perf on the host (apt install linux-perf)"
-	! ldd "$perf" | grep 'not found' || die "BENCH_PROFILE: a library of $perf is missing"
 	install -D -m 755 "$perf" "$root/perf/perf"
-	ldd "$perf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
-		while read -r lib; do install -D "$lib" "$root$lib"; done
+	install_libs "$root" "$perf"
 fi
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$dir/initramfs.cpio.gz"
 echo "$dir/initramfs.cpio.gz"

@@ -25,13 +25,7 @@ tcg=/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
 [ -f "$tcg" ] || die "no $tcg"
 mkdir -p "$root$(dirname "$tcg")"
 cp -L "$tcg" "$root$tcg"
-# ldd: "lib => /path (addr)" and the loader "/lib64/ld-linux-x86-64.so.2 (addr)".
-libs=$(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-[ -n "$libs" ] || die "ldd found no libraries for $qemu"
-for lib in $libs; do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
+install_libs "$root" "$qemu"
 for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/kvmvapic.bin \
 	/usr/share/qemu/linuxboot_dma.bin; do
 	[ -f "$f" ] || die "no $f (Debian's seabios and qemu-system-data)"
